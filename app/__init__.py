@@ -1,0 +1,68 @@
+"""The Huike web application: the app factory."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from app.config import LANGUAGES, from_env
+from app.extensions import babel, csrf, limiter, login_manager, socketio
+from tenants.db import bind_tenant, db, make_engine
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if current_user and current_user.is_authenticated and current_user.user.locale:
+        chosen = current_user.user.locale
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default="zh_CN")
+    return "zh_CN" if best.startswith("zh") else best
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(from_env())
+    app.config.update(overrides or {})
+
+    from app.ops import configure_logging
+
+    configure_logging(app)
+    if not app.config.get("DB_ENGINE_BOUND"):
+        db.configure(bind=make_engine(app.config["DATABASE_URL"]))
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        manage_session=False,
+    )
+
+    from app import accounts, console, errors, ops
+
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(console.bp)
+    errors.register(app)
+
+    from app.cli import huike
+
+    app.cli.add_command(huike)
+
+    @app.before_request
+    def _start_request() -> None:
+        bind_tenant(None)  # identity binds it (Flask-Login's loader); nothing else may
+        g.tenant = current_user.tenant if current_user.is_authenticated else None
+
+    @app.teardown_appcontext
+    def _end_session(_exc: BaseException | None) -> None:
+        db.remove()
+
+    from app.features import register_template_helpers
+
+    register_template_helpers(app)
+    return app

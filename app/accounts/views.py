@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+
+from app.accounts.forms import (
+    AcceptInvitationForm,
+    ForgotForm,
+    LoginForm,
+    ResetForm,
+    SignupForm,
+)
+from app.accounts.identity import Principal
+from app.config import LANGUAGES
+from app.extensions import limiter
+from app.mail import send_mail
+from app.messages import message_for
+from tenants import service
+from tenants.db import db
+from tenants.errors import ServiceError
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _email_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()
+
+
+def _safe_next(default: str) -> str:
+    """Only a path on this site: never an open redirect."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return default
+
+
+def _show_error(form: FlaskForm, error: ServiceError) -> None:
+    """Put a service error beside its field, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, message_for(error)]
+    else:
+        form.form_errors.append(message_for(error))
+
+
+def _sign_in(membership, remember: bool = False) -> None:
+    lang = session.get("lang")
+    session.clear()  # no state from before sign-in survives it (session fixation)
+    if lang:
+        session["lang"] = lang
+    login_user(Principal(membership), remember=remember)
+
+
+@bp.route("/")
+def home():
+    if current_user.is_authenticated:
+        return redirect(url_for("console.home"))
+    return render_template("accounts/home.html")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            owner = service.signup(
+                form.shop_name.data,
+                form.email.data,
+                form.password.data,
+                name=form.name.data or "",
+                locale=str(get_locale()),
+            )
+            db.commit()
+        except ServiceError as error:
+            db.rollback()
+            _show_error(form, error)
+        else:
+            _sign_in(owner)
+            return redirect(url_for("console.home", welcome=1))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/signup.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("console.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            memberships = service.authenticate(form.email.data, form.password.data)
+            db.commit()
+        except ServiceError as error:
+            db.rollback()
+            _show_error(form, error)
+        else:
+            _sign_in(memberships[0], remember=form.remember.data)
+            return redirect(_safe_next(url_for("console.home")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        found = service.reset_token(form.email.data, current_app.config["SECRET_KEY"])
+        if found is not None:
+            user, token = found
+            link = url_for("accounts.reset_password", token=token, _external=True)
+            minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+            send_mail(
+                user.email,
+                _("Reset your Huike password"),
+                render_template("mail/reset.txt", link=link, minutes=minutes),
+            )
+        # The same answer whether or not the address is known: no account probing.
+        flash(_("If an account uses this e-mail, a reset link is on its way."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(
+                token,
+                form.password.data,
+                current_app.config["SECRET_KEY"],
+                current_app.config["PASSWORD_RESET_MAX_AGE"],
+            )
+            db.commit()
+        except ServiceError as error:
+            db.rollback()
+            _show_error(form, error)
+        else:
+            flash(_("Your password is changed. Log in with the new one."), "success")
+            return redirect(url_for("accounts.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/reset.html", form=form), status
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    try:
+        invitation = service.find_invitation(token)
+    except ServiceError as error:
+        return render_template("accounts/invitation_invalid.html", message=message_for(error)), 404
+    member = invitation.membership
+    form = AcceptInvitationForm(name=member.user.name)
+    if form.validate_on_submit():
+        try:
+            member = service.accept_invitation(token, form.password.data, form.name.data or "")
+            db.commit()
+        except ServiceError as error:
+            db.rollback()
+            _show_error(form, error)
+        else:
+            _sign_in(member)
+            flash(_("Welcome to %(shop)s!", shop=member.tenant.name), "success")
+            return redirect(url_for("console.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "accounts/accept.html",
+        form=form,
+        member=member,
+        has_password=bool(member.user.password_hash),
+    ), status
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        abort(400, description=message_for(ServiceError("language_invalid")))
+    session["lang"] = lang
+    if current_user.is_authenticated:
+        current_user.user.locale = lang
+        db.commit()
+    return redirect(_safe_next(url_for("accounts.home")))

@@ -1,0 +1,58 @@
+"""Configuration from environment variables, with defaults that run a try-out on one machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(
+    os.environ.get("HUIKE_INSTANCE", Path(__file__).resolve().parent.parent / "instance")
+)
+LANGUAGES = ("zh_CN", "en")
+
+
+def _persistent_secret(instance: Path) -> str:
+    """A try-out keeps one generated key in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_env(env: dict[str, str] | None = None) -> dict:
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("HUIKE_INSTANCE", INSTANCE_DIR))
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'huike.db'}"
+    redis_url = env.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _persistent_secret(instance),
+        "INSTANCE_DIR": str(instance),
+        "DATABASE_URL": database_url,
+        # Migrations run as the tables' owner; the app connects as a role row security applies to.
+        "MIGRATIONS_DATABASE_URL": env.get("MIGRATIONS_DATABASE_URL") or database_url,
+        "DB_APP_ROLE": env.get("DB_APP_ROLE", "huike_app"),
+        "REDIS_URL": redis_url,
+        "ASYNC_MODE": env.get("ASYNC_MODE", "eventlet"),
+        "BASE_URL": (env.get("BASE_URL") or "").rstrip("/") or None,
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
+        "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "20 per hour"),
+        "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", 3600)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # valid for the session; a shift is long
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "LOG_JSON": env.get("LOG_JSON", "1") == "1",
+    }

@@ -1,0 +1,5 @@
+"""The agents' console."""
+
+from app.console.views import bp
+
+__all__ = ["bp"]

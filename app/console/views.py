@@ -1,0 +1,185 @@
+"""The console shell: home with the embed snippet, module navigation, members and seats."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.features import current_entitlements, requires_feature
+from app.mail import send_mail
+from app.messages import message_for
+from tenants import service
+from tenants.db import db, scoped_get
+from tenants.errors import ServiceError
+from tenants.models import Membership
+from tenants.plans import catalog
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+# (endpoint, label, paid feature or None) in the order the navigation shows them.
+MODULES = [
+    ("conversations", _l("Conversations"), None),
+    ("visitors", _l("Visitors"), None),
+    ("messages", _l("Left messages"), None),
+    ("crm", _l("Customers"), "crm"),
+    ("calls", _l("Calls"), "calls"),
+    ("robot", _l("Robot"), "robot"),
+    ("analytics", _l("Analytics"), "analytics"),
+]
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every console page needs a signed-in member of this shop."""
+
+
+@bp.app_context_processor
+def _navigation():
+    return {"modules": MODULES}
+
+
+def admin_required(fn):
+    @wraps(fn)
+    def check(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return fn(*args, **kwargs)
+
+    return check
+
+
+def snippet_url() -> str:
+    base = current_app.config["BASE_URL"] or request.host_url.rstrip("/")
+    return f"{base}/w/{current_user.tenant.site_key}.js"
+
+
+@bp.get("/")
+def home():
+    return render_template(
+        "console/home.html",
+        snippet=f'<script async src="{snippet_url()}"></script>',
+        seats_used=service.seats_in_use(),
+        welcome=request.args.get("welcome") == "1",
+    )
+
+
+def _module_page(endpoint: str, feature: str | None):
+    def page():
+        return render_template("console/module.html", module=endpoint)
+
+    page.__name__ = page.__qualname__ = f"module_{endpoint}"
+    return requires_feature(feature)(page) if feature else page
+
+
+for _endpoint, _label, _feature in MODULES:
+    bp.add_url_rule(f"/{_endpoint}", _endpoint, _module_page(_endpoint, _feature))
+
+
+@bp.get("/upgrade")
+def upgrade():
+    return render_template(
+        "console/upgrade.html", feature=request.args.get("feature"), plans=catalog()
+    )
+
+
+# --- members and seats -------------------------------------------------------------------
+
+
+@bp.get("/members")
+@admin_required
+def members():
+    return render_template(
+        "console/members.html",
+        members=service.members(),
+        seats_used=service.seats_in_use(),
+        seat_limit=current_entitlements().seat_limit,
+        open_invitation=service.open_invitation,
+    )
+
+
+def _send_invitation(member, token: str) -> None:
+    link = url_for("accounts.accept_invitation", token=token, _external=True)
+    send_mail(
+        member.user.email,
+        _(
+            "%(name)s invites you to %(shop)s on Huike",
+            name=current_user.user.name or current_user.user.email,
+            shop=current_user.tenant.name,
+        ),
+        render_template("mail/invite.txt", link=link, member=member, inviter=current_user.user),
+    )
+    flash(_("Invitation sent to %(email)s.", email=member.user.email), "success")
+    if not current_app.config["SMTP_URL"]:
+        flash(
+            _("E-mail is not configured here; you can also pass on this link: %(link)s", link=link),
+            "info",
+        )
+
+
+def _act(action) -> None:
+    """Run one member action: commit on success, roll back and explain on a refusal."""
+    try:
+        result = action()
+        db.commit()
+        return result
+    except ServiceError as error:
+        db.rollback()
+        if error.code == "not_found":
+            abort(404)
+        flash(message_for(error), "error")
+        return None
+
+
+@bp.post("/members/invite")
+@admin_required
+def invite():
+    email = request.form.get("email", "")
+    role = request.form.get("role", "agent")
+    result = _act(lambda: service.invite(current_user.membership, email, role))
+    if result is not None:
+        _send_invitation(*result)
+    return redirect(url_for("console.members"))
+
+
+def _member_or_404(membership_id: int) -> Membership:
+    return scoped_get(Membership, membership_id) or abort(404)
+
+
+@bp.post("/members/<int:membership_id>/resend")
+@admin_required
+def resend_invitation(membership_id: int):
+    member = _member_or_404(membership_id)
+    result = _act(lambda: service.invite(current_user.membership, member.user.email, member.role))
+    if result is not None:
+        _send_invitation(*result)
+    return redirect(url_for("console.members"))
+
+
+@bp.post("/members/<int:membership_id>/role")
+@admin_required
+def change_role(membership_id: int):
+    role = request.form.get("role", "")
+    if _act(lambda: service.change_role(current_user.membership, membership_id, role)):
+        flash(_("Role changed."), "success")
+    return redirect(url_for("console.members"))
+
+
+@bp.post("/members/<int:membership_id>/disable")
+@admin_required
+def disable(membership_id: int):
+    if _act(lambda: service.disable_member(current_user.membership, membership_id)):
+        flash(_("Member disabled; their seat is free."), "success")
+    return redirect(url_for("console.members"))
+
+
+@bp.post("/members/<int:membership_id>/enable")
+@admin_required
+def enable(membership_id: int):
+    if _act(lambda: service.enable_member(current_user.membership, membership_id)):
+        flash(_("Member enabled."), "success")
+    return redirect(url_for("console.members"))

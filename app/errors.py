@@ -1,0 +1,75 @@
+"""Error pages in the product's look, and the same errors as JSON for API clients."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.features import wants_json
+from tenants.db import db
+
+log = logging.getLogger("huike.errors")
+
+TITLES = {
+    400: _l("That request could not be understood"),
+    403: _l("You don't have access to this page"),
+    404: _l("Page not found"),
+    405: _l("That action is not allowed here"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+}
+DETAILS = {
+    400: _l("Please check what you entered and try again."),
+    403: _l("Ask your shop's owner or an admin if you need it."),
+    404: _l("The page may have moved, or the link is wrong."),
+    405: _l("Please go back and use the page's own buttons."),
+    429: _l("Please wait a minute before you try again."),
+    500: _l("We have been told and are looking into it. Please try again in a moment."),
+}
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def _render(status: int, detail: str | None = None):
+    message = str(detail or DETAILS.get(status, ""))
+    if wants_json():
+        return jsonify(error=CODES.get(status, "error"), message=message), status
+    return render_template(
+        "errors/error.html", status=status, title=TITLES.get(status, ""), detail=message
+    ), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        db.rollback()
+        return _render(
+            400,
+            _l("Your form expired or came from elsewhere. Reload the page and submit it again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        db.rollback()
+        if error.code == 429:
+            return _render(429)
+        custom = error.description if error.description != type(error).description else None
+        return _render(error.code or 500, custom)
+
+    @app.errorhandler(Exception)
+    def _crash(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http(error)
+        db.rollback()
+        log.exception("unhandled error")
+        return _render(InternalServerError.code)

@@ -1,0 +1,47 @@
+"""Outgoing e-mail: SMTP when ``SMTP_URL`` is set, otherwise an outbox folder to read."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+log = logging.getLogger("huike.mail")
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@huike>"
+    message.set_content(body)
+    smtp_url = current_app.config["SMTP_URL"]
+    if smtp_url:
+        _send_smtp(smtp_url, message)
+    else:
+        outbox = Path(current_app.config["OUTBOX_DIR"])
+        outbox.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        (outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
+    log.info("mail sent", extra={"subject": subject, "via": "smtp" if smtp_url else "outbox"})
+
+
+def _send_smtp(url: str, message: EmailMessage) -> None:
+    """``smtp://user:pass@host:587`` (STARTTLS) or ``smtps://…:465`` (TLS)."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with client_class(parts.hostname, parts.port or (465 if secure else 587), timeout=20) as smtp:
+        smtp.ehlo()
+        if not secure and smtp.has_extn("starttls"):
+            smtp.starttls()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)

@@ -1,0 +1,49 @@
+"""The words for errors a user can cause (service error codes -> translatable text)."""
+
+from flask_babel import gettext, lazy_gettext
+
+from tenants.errors import ServiceError
+
+MESSAGES = {
+    "email_invalid": lazy_gettext("Enter a valid e-mail address."),
+    "email_taken": lazy_gettext(
+        "An account with this e-mail already exists. Log in, or reset your password."
+    ),
+    "password_short": lazy_gettext("Use a password of at least %(min)s characters."),
+    "password_long": lazy_gettext("Use a password of at most %(max)s characters."),
+    "required": lazy_gettext("This field is required."),
+    "too_long": lazy_gettext("Use at most %(max)s characters."),
+    "bad_credentials": lazy_gettext("Wrong e-mail or password."),
+    "no_active_shop": lazy_gettext(
+        "Your account has no active shop. Ask the shop's admin to re-enable you."
+    ),
+    "reset_expired": lazy_gettext("This reset link has expired. Ask for a new one."),
+    "reset_invalid": lazy_gettext("This reset link is not valid or has already been used."),
+    "seat_limit": lazy_gettext(
+        "All %(limit)s seats of your plan are taken. Disable a member or cancel an invitation, "
+        "or upgrade to Pro and buy more seats."
+    ),
+    "forbidden": lazy_gettext("Only the shop's owner or an admin can do this."),
+    "role_invalid": lazy_gettext("Choose the role admin or agent."),
+    "already_member": lazy_gettext("This person is already a member of the shop."),
+    "member_disabled": lazy_gettext("This person was disabled. Re-enable them in the list below."),
+    "invitation_invalid": lazy_gettext("This invitation link is not valid."),
+    "invitation_used": lazy_gettext("This invitation has already been used. Log in instead."),
+    "invitation_expired": lazy_gettext(
+        "This invitation has expired. Ask the shop's admin for a new one."
+    ),
+    "not_found": lazy_gettext("Not found."),
+    "owner_protected": lazy_gettext(
+        "The shop's owner cannot be disabled or have their role changed."
+    ),
+    "not_yourself": lazy_gettext("You cannot change your own role or disable yourself."),
+    "passwords_differ": lazy_gettext("The two passwords differ."),
+    "language_invalid": lazy_gettext("Choose a language from the list."),
+}
+
+
+def message_for(error: ServiceError) -> str:
+    template = MESSAGES.get(error.code)
+    if template is None:
+        return gettext("Something went wrong (%(code)s).", code=error.code)
+    return str(template) % error.params if error.params else str(template)

@@ -1,0 +1,66 @@
+"""Alembic environment: one metadata for every module; grants for the app's database role."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool, text
+
+import app.models  # noqa: F401  (registers every table)
+from app.config import from_env
+from tenants.db import Base
+
+config = context.config
+if config.config_file_name and not config.attributes.get("url"):
+    fileConfig(config.config_file_name)
+
+url = (
+    config.attributes.get("url")
+    or context.get_x_argument(as_dictionary=True).get("url")
+    or from_env()["MIGRATIONS_DATABASE_URL"]
+)
+app_role = config.attributes.get("app_role")
+
+
+def grant_app_role(connection) -> None:
+    """The app's role may read and write rows, never own the tables (owners skip RLS)."""
+    if connection.dialect.name != "postgresql" or not app_role:
+        return
+    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role})
+    if not exists:
+        return
+    role = connection.dialect.identifier_preparer.quote(app_role)
+    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    connection.execute(
+        text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    )
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            grant_app_role(connection)
+        connection.commit()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

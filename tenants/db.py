@@ -1,0 +1,192 @@
+"""The data layer: one Base, one scoped session, and tenant scoping by construction.
+
+Every ORM statement is filtered by the session's current tenant (``bind_tenant``); new
+tenant-owned rows get it filled in on flush. Code that must cross tenants says so with
+``cross_tenant()``. On PostgreSQL the same tenant is set per transaction for the row-level
+security policies created by the migrations, so a missed filter still cannot leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    MetaData,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.pool import NullPool, StaticPool
+
+TENANT_KEY = "tenant_id"
+CROSS_KEY = "cross_tenant"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware datetimes on every backend (SQLite drops the zone on the way back)."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect, coltype):  # noqa: ARG002
+        def process(value):
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value is not None and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON}
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned table: a ``tenant_id`` filtered and filled in for you."""
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+db: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            poolclass=StaticPool if in_memory else NullPool,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def current_tenant_id(session: Session | None = None) -> int | None:
+    return (session or db()).info.get(TENANT_KEY)
+
+
+def bind_tenant(tenant_id: int | None, session: Session | None = None) -> None:
+    """Make ``tenant_id`` the tenant every following statement of this session is scoped to."""
+    session = session or db()
+    session.info[TENANT_KEY] = tenant_id
+    if session.in_transaction():
+        _apply_db_settings(session, session.connection())
+
+
+@contextmanager
+def cross_tenant(session: Session | None = None) -> Iterator[Session]:
+    """Platform code that must see every tenant (signup, login lookup, back office, webhooks)."""
+    session = session or db()
+    before = session.info.get(CROSS_KEY, False)
+    session.info[CROSS_KEY] = True
+    if session.in_transaction():
+        _apply_db_settings(session, session.connection())
+    try:
+        yield session
+    finally:
+        session.info[CROSS_KEY] = before
+        if session.in_transaction():
+            _apply_db_settings(session, session.connection())
+
+
+def _apply_db_settings(session: Session, connection) -> None:
+    """Row-level security reads these transaction-local settings (``is_local`` = true)."""
+    if connection.dialect.name != "postgresql":
+        return
+    tenant = session.info.get(TENANT_KEY)
+    connection.execute(
+        text(
+            "SELECT set_config('app.tenant_id', :t, true), set_config('app.cross_tenant', :c, true)"
+        ),
+        {
+            "t": "" if tenant is None else str(tenant),
+            "c": "on" if session.info.get(CROSS_KEY) else "off",
+        },
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _on_begin(session: Session, _transaction, connection) -> None:
+    _apply_db_settings(session, connection)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if state.session.info.get(CROSS_KEY):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    # Read afresh on every execute; None matches no row, so forgetting to bind fails closed.
+    tenant_id = state.session.info.get(TENANT_KEY)
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _fill_tenant(session: Session, _ctx, _instances) -> None:
+    tenant_id = session.info.get(TENANT_KEY)
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if tenant_id is None:
+                raise RuntimeError(f"no tenant bound for new {type(obj).__name__}")
+            obj.tenant_id = tenant_id
+        elif (
+            tenant_id is not None and obj.tenant_id != tenant_id and not session.info.get(CROSS_KEY)
+        ):
+            raise RuntimeError(f"{type(obj).__name__} belongs to another tenant")
+
+
+def scoped_get(model, ident):
+    """Load a tenant-owned row by id through the tenant filter.
+
+    ``Session.get`` may answer from the identity map without SQL, and so without the filter;
+    this always runs a filtered SELECT. A foreign id is simply not found.
+    """
+    return db().scalar(select(model).where(model.id == ident))

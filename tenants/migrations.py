@@ -1,0 +1,26 @@
+"""Running the Alembic migrations (``migrations/`` at the project root) from code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str, app_role: str | None = None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["url"] = url
+    config.attributes["app_role"] = app_role
+    return config
+
+
+def upgrade(url: str, app_role: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url, app_role), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)

@@ -1,0 +1,31 @@
+"""Entry point. The async library patches the standard library before anything else loads."""
+
+import os
+
+ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
+if ASYNC_MODE == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+    # psycopg2 waits cooperatively, so a slow query never stalls the other clients.
+    import psycogreen.eventlet
+
+    psycogreen.eventlet.patch_psycopg()
+elif ASYNC_MODE == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+    import psycogreen.gevent
+
+    psycogreen.gevent.patch_psycopg()
+
+from app import create_app  # noqa: E402
+from app.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    app.logger.info("serving", extra={"url": f"http://{host}:{port}", "async_mode": ASYNC_MODE})
+    socketio.run(app, host=host, port=port, log_output=False)
