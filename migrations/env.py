@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, pool, text
 
 import app.models  # noqa: F401  (registers every table)
 from app.config import from_env
-from tenants.db import Base
+from tenants.db import Base, database_url
 
 config = context.config
 if config.config_file_name and not config.attributes.get("url"):
@@ -45,7 +45,7 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(database_url(url), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

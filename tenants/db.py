@@ -18,6 +18,7 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     MetaData,
+    TypeDecorator,
     create_engine,
     event,
     select,
@@ -43,21 +44,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(DateTime):
-    """Timezone-aware datetimes on every backend (SQLite drops the zone on the way back)."""
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on the way back)."""
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    impl = DateTime(timezone=True)
+    cache_ok = True
 
-    def result_processor(self, dialect, coltype):  # noqa: ARG002
-        def process(value):
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
-            if value is not None and value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: pass an aware one (UTC)")
+            value = value.astimezone(UTC)
+        return value
 
-        return process
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -79,10 +82,25 @@ class TenantScoped:
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
 
 
+class TenantRoot:
+    """Mixin for the tenants table itself: a session sees only its own tenant's row."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
 db: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
 
 
+def database_url(url: str) -> str:
+    """psycopg2 for PostgreSQL: psycogreen makes it cooperative under eventlet (psycopg 3 is not)."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg2://" + url[len(plain) :]
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    url = database_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
@@ -93,11 +111,17 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
+            # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             if not in_memory:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if not in_memory else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -163,7 +187,8 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-        )
+        ),
+        with_loader_criteria(TenantRoot, lambda cls: cls.id == tenant_id, include_aliases=True),
     )
 
 

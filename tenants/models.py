@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tenants.db import Base, TenantScoped, utcnow
+from tenants.db import Base, TenantRoot, TenantScoped, utcnow
 
 ROLES = ("owner", "admin", "agent")
 MEMBER_STATUSES = ("invited", "active", "disabled")
@@ -40,10 +40,9 @@ class Plan(Base):
     position: Mapped[int] = mapped_column(default=0)
 
 
-class Tenant(Base):
+class Tenant(TenantRoot, Base):
     __tablename__ = "tenants"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     site_key: Mapped[str] = mapped_column(String(32), unique=True, default=new_site_key)

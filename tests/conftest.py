@@ -1,0 +1,216 @@
+"""Test harness: the schema is made once per run by the real migrations, on SQLite or on a
+fresh PostgreSQL database (``HUIKE_TEST_DB``); each test runs inside a transaction with
+savepoints and is rolled back (SQLAlchemy 2.0: "Joining a Session into an External
+Transaction")."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Before the app is imported: nothing of a test run touches the real instance folder.
+_INSTANCE = Path(tempfile.mkdtemp(prefix="huike-test-"))
+os.environ["HUIKE_INSTANCE"] = str(_INSTANCE)
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import limiter  # noqa: E402
+from tenants import migrations, service  # noqa: E402
+from tenants.db import bind_tenant, database_url, db, make_engine  # noqa: E402
+from tenants.models import Membership, Tenant  # noqa: E402
+from tenants.plans import sync_catalog  # noqa: E402
+
+BACKEND = os.environ.get("HUIKE_TEST_DB", "sqlite")
+APP_ROLE = "huike_app"
+PASSWORD = "correct-horse-9"
+
+
+@dataclass
+class Database:
+    backend: str
+    owner_url: str  # migrations run as the tables' owner
+    app_url: str  # the app connects as a role row-level security applies to
+
+
+def _pg_admin_engine():
+    return create_engine(
+        database_url(
+            os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        ),
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+def create_database(tag: str) -> Database:
+    """A new, migrated database of the backend under test."""
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{_INSTANCE / f'{tag}.db'}"
+        migrations.upgrade(url)
+        return Database("sqlite", url, url)
+    admin = _pg_admin_engine()
+    name = f"huike_test_{tag}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}):
+            conn.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+    admin.dispose()
+    owner_url = make_url(str(admin.url)).set(database=name)
+    migrations.upgrade(owner_url.render_as_string(hide_password=False), APP_ROLE)
+    app_url = owner_url.set(username=APP_ROLE, password=None)
+    return Database(
+        "postgresql",
+        owner_url.render_as_string(hide_password=False),
+        app_url.render_as_string(hide_password=False),
+    )
+
+
+def drop_database(database: Database) -> None:
+    if database.backend != "postgresql":
+        return
+    name = make_url(database.owner_url).database
+    admin = _pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database():
+    database = create_database("main")
+    engine = make_engine(database.app_url)
+    db.configure(bind=engine)
+    sync_catalog()
+    db.commit()
+    db.remove()
+    yield database
+    engine.dispose()
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def engine(database):
+    engine = make_engine(database.app_url)
+    yield engine
+    engine.dispose()
+
+
+def make_test_app(**overrides):
+    config = {
+        "TESTING": True,
+        "DB_ENGINE_BOUND": True,
+        "ASYNC_MODE": "threading",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "OUTBOX_DIR": str(_INSTANCE / f"outbox-{uuid.uuid4().hex[:6]}"),
+        "SERVER_NAME": "huike.test",
+        "LOG_JSON": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(engine):
+    return make_test_app()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(app):
+    limiter.reset()
+
+
+@pytest.fixture
+def dbsession(engine):
+    """Everything a test writes, through the app too, is rolled back at its end."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db.remove()
+    db.configure(bind=connection, join_transaction_mode="create_savepoint")
+    yield db
+    db.remove()
+    outer.rollback()
+    connection.close()
+    db.configure(bind=engine)
+
+
+@pytest.fixture
+def client(app, dbsession):
+    with app.app_context():
+        yield app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    path = Path(app.config["OUTBOX_DIR"])
+
+    class Outbox:
+        def messages(self):
+            import email
+
+            return [email.message_from_bytes(p.read_bytes()) for p in sorted(path.glob("*.eml"))]
+
+        def last_body(self) -> str:
+            return self.messages()[-1].get_payload(decode=True).decode()
+
+    for old in path.glob("*.eml"):
+        old.unlink()
+    return Outbox()
+
+
+def login(client, member: Membership) -> None:
+    """Sign ``member`` in on ``client`` (as the login form would)."""
+    from app.accounts.identity import Principal
+
+    with client.session_transaction() as sess:
+        sess["_user_id"] = Principal(member).get_id()
+        sess["_fresh"] = True
+
+
+@dataclass
+class Shop:
+    tenant: Tenant
+    owner: Membership
+    agent: Membership
+    invitation_token: str
+
+
+def make_shop(label: str) -> Shop:
+    """A shop with its owner and one agent who accepted an invitation, committed."""
+    bind_tenant(None)
+    owner = service.signup(
+        f"Shop {label}", f"owner-{label}@example.com", PASSWORD, name=f"Owner {label}"
+    )
+    agent, token = service.invite(owner, f"agent-{label}@example.com")
+    service.accept_invitation(token, PASSWORD, name=f"Agent {label}")
+    # A pending invitation, so a foreign invitation id exists to probe.
+    pending, pending_token = service.invite(owner, f"pending-{label}@example.com")
+    db.commit()
+    bind_tenant(None)
+    return Shop(owner.tenant, owner, agent, pending_token)
+
+
+@dataclass
+class TwoTenants:
+    a: Shop
+    b: Shop
+
+
+@pytest.fixture
+def two_tenants(dbsession) -> TwoTenants:
+    return TwoTenants(make_shop("a"), make_shop("b"))
