@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.config import LANGUAGES, from_env
@@ -18,6 +19,11 @@ def select_locale() -> str:
         return chosen
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default="zh_CN")
     return "zh_CN" if best.startswith("zh") else best
+
+
+def current_language() -> str:
+    """The page's language as Huike names it (Babel reports zh_CN as zh_Hans_CN)."""
+    return "zh_CN" if get_locale().language == "zh" else "en"
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -58,11 +64,13 @@ def create_app(overrides: dict | None = None) -> Flask:
         bind_tenant(None)  # identity binds it (Flask-Login's loader); nothing else may
         g.tenant = current_user.tenant if current_user.is_authenticated else None
 
+    @app.teardown_request
     @app.teardown_appcontext
     def _end_session(_exc: BaseException | None) -> None:
-        db.remove()
+        db.remove()  # one session per request: nothing cached carries into the next
 
     from app.features import register_template_helpers
 
     register_template_helpers(app)
+    app.jinja_env.globals["current_language"] = current_language
     return app

@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, g, jsonify, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -72,8 +71,6 @@ def requires_feature(feature: str):
 
 
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.globals["get_locale"] = get_locale
-
     @app.context_processor
     def _features():
         rights = current_entitlements()

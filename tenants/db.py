@@ -92,7 +92,7 @@ db: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False
 
 
 def database_url(url: str) -> str:
-    """psycopg2 for PostgreSQL: psycogreen makes it cooperative under eventlet (psycopg 3 is not)."""
+    """psycopg2 for PostgreSQL: psycogreen makes it green under eventlet (psycopg 3 is not)."""
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
             return "postgresql+psycopg2://" + url[len(plain) :]

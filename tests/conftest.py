@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 # Before the app is imported: nothing of a test run touches the real instance folder.
 _INSTANCE = Path(tempfile.mkdtemp(prefix="huike-test-"))
@@ -24,7 +25,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import limiter  # noqa: E402
 from tenants import migrations, service  # noqa: E402
-from tenants.db import bind_tenant, database_url, db, make_engine  # noqa: E402
+from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine  # noqa: E402
 from tenants.models import Membership, Tenant  # noqa: E402
 from tenants.plans import sync_catalog  # noqa: E402
 
@@ -109,6 +110,14 @@ def engine(database):
     engine.dispose()
 
 
+class EnglishClient(FlaskClient):
+    """Tests read the English words unless they ask for another language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 def make_test_app(**overrides):
     config = {
         "TESTING": True,
@@ -122,7 +131,9 @@ def make_test_app(**overrides):
         "LOG_LEVEL": "WARNING",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = EnglishClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -151,8 +162,9 @@ def dbsession(engine):
 
 @pytest.fixture
 def client(app, dbsession):
-    with app.app_context():
-        yield app.test_client()
+    # No app context around the test: each request gets its own, as in production
+    # (a shared one would keep Flask-Login's cached user and ``g`` across requests).
+    return app.test_client()
 
 
 @pytest.fixture
@@ -203,6 +215,16 @@ def make_shop(label: str) -> Shop:
     db.commit()
     bind_tenant(None)
     return Shop(owner.tenant, owner, agent, pending_token)
+
+
+def set_tenant(shop: Shop, **fields) -> None:
+    """Change a shop's row as platform code would (plan, trial, overrides), committed."""
+    with cross_tenant():
+        tenant = db.get(Tenant, shop.tenant.id)
+        for name, value in fields.items():
+            setattr(tenant, name, value)
+        db.commit()
+    shop.tenant = tenant
 
 
 @dataclass

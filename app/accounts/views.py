@@ -13,11 +13,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
+from app import current_language
 from app.accounts.forms import (
     AcceptInvitationForm,
     ForgotForm,
@@ -89,7 +89,7 @@ def signup():
                 form.email.data,
                 form.password.data,
                 name=form.name.data or "",
-                locale=str(get_locale()),
+                locale=current_language(),
             )
             db.commit()
         except ServiceError as error:

@@ -1,0 +1,76 @@
+"""Tenant isolation through every route: a foreign id answers 404, exactly like a missing one."""
+
+from sqlalchemy import select
+
+from tenants.db import bind_tenant, db
+from tenants.models import Invitation, Membership
+
+from ..conftest import login
+
+# How to find tenant A's object for each id argument a route may take. A new route with an
+# id must add its argument here, or the walk below fails: no route escapes the check.
+ID_ARGUMENTS = {
+    "membership_id": lambda shop: shop.agent.id,
+}
+# Arguments that are secrets, not ids (a token proves itself whoever holds it).
+SECRET_ARGUMENTS = {"token", "filename"}
+
+
+def state_of(shop):
+    bind_tenant(shop.tenant.id)
+    members = {(m.id, m.role, m.status) for m in db.scalars(select(Membership))}
+    invitations = {(i.id, i.expires_at, i.accepted_at) for i in db.scalars(select(Invitation))}
+    bind_tenant(None)
+    return members, invitations
+
+
+def routes_with_ids(app):
+    for rule in app.url_map.iter_rules():
+        ids = set(rule.arguments) - SECRET_ARGUMENTS
+        if ids:
+            yield rule, ids
+
+
+def test_every_route_with_an_id_answers_404_to_another_tenant(app, client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    rules = list(routes_with_ids(app))
+    assert len(rules) >= 4, "the walk must cover the member routes at least"
+    before = state_of(a)
+    login(client, b.owner)
+    for rule, ids in rules:
+        unknown = ids - ID_ARGUMENTS.keys()
+        assert not unknown, f"{rule.rule}: add {unknown} to ID_ARGUMENTS"
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **{arg: ID_ARGUMENTS[arg](a) for arg in ids})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"role": "admin"})
+            assert response.status_code == 404, f"{method} {rule.rule} -> {response.status_code}"
+    assert state_of(a) == before
+
+
+def test_the_same_routes_work_for_the_owning_tenant(app, client, two_tenants):
+    """The control: the walk above would prove nothing if every route always said 404."""
+    a = two_tenants.a
+    login(client, a.owner)
+    for rule, ids in routes_with_ids(app):
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **{arg: ID_ARGUMENTS[arg](a) for arg in ids})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"role": "admin"})
+            assert response.status_code != 404, f"{method} {rule.rule}"
+
+
+def test_missing_id_answers_the_same_404(client, two_tenants):
+    login(client, two_tenants.b.owner)
+    foreign_id = two_tenants.a.agent.id
+    missing = client.post("/console/members/999999/disable")
+    foreign = client.post(f"/console/members/{foreign_id}/disable")
+    assert missing.status_code == foreign.status_code == 404
+    # the same page but for the id echoed in the language switch's return path
+    assert missing.get_data(True).replace("999999", "ID") == foreign.get_data(True).replace(
+        f"/{foreign_id}/", "/ID/"
+    )
