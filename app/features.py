@@ -20,6 +20,7 @@ FEATURE_NAMES = {
     "robot": _l("Robot answers"),
     "analytics": _l("Analytics"),
 }
+PLAN_NAMES = {"free": _l("Free"), "pro": _l("Pro")}
 ROLE_NAMES = {"owner": _l("Owner"), "admin": _l("Admin"), "agent": _l("Agent")}
 STATUS_NAMES = {"invited": _l("Invited"), "active": _l("Active"), "disabled": _l("Disabled")}
 
@@ -78,6 +79,7 @@ def register_template_helpers(app: Flask) -> None:
             "entitlements": rights,
             "feature_on": lambda name: bool(rights and rights.has(name)),
             "feature_names": FEATURE_NAMES,
+            "plan_name": lambda plan: PLAN_NAMES.get(plan.code, plan.name),
             "role_names": ROLE_NAMES,
             "status_names": STATUS_NAMES,
         }

@@ -1,16 +1,34 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from app.messages import message_for
+from tenants.errors import ServiceError
+from tenants.service import check_password_rules, normalize_email
 
 _required = DataRequired(message=_l("This field is required."))
+
+
+def checked_by(rule):
+    """Run a service rule as a field validator, so every field's message shows at once."""
+
+    def validate(_form, field) -> None:
+        try:
+            rule(field.data or "")
+        except ServiceError as error:
+            raise ValidationError(message_for(error)) from None
+
+    return validate
 
 
 class SignupForm(FlaskForm):
     shop_name = StringField(_l("Shop name"), validators=[_required, Length(max=120)])
     name = StringField(_l("Your name"), validators=[Length(max=120)])
-    email = EmailField(_l("E-mail"), validators=[_required])
-    password = PasswordField(_l("Password"), validators=[_required])
+    email = EmailField(_l("E-mail"), validators=[_required, checked_by(normalize_email)])
+    password = PasswordField(
+        _l("Password"), validators=[_required, checked_by(check_password_rules)]
+    )
 
 
 class LoginForm(FlaskForm):
@@ -24,7 +42,9 @@ class ForgotForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[_required])
+    password = PasswordField(
+        _l("New password"), validators=[_required, checked_by(check_password_rules)]
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[_required, EqualTo("password", message=_l("The two passwords differ."))],
