@@ -124,7 +124,22 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if not in_memory else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "first_connect")
+    def _refuse_rls_bypass(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        bypasses = cur.fetchone()[0]
+        cur.close()
+        if bypasses:
+            raise RuntimeError(
+                "DATABASE_URL connects as a superuser or BYPASSRLS role, which skips row-level "
+                "security. Connect the app as a plain role and run migrations as the owner with "
+                "MIGRATIONS_DATABASE_URL (docs/deploy.md)."
+            )
+
+    return engine
 
 
 def current_tenant_id(session: Session | None = None) -> int | None:

@@ -160,3 +160,13 @@ def test_raw_sql_write_into_tenant_a_is_refused_by_the_database(two_tenants):
 def test_unbound_raw_sql_sees_nothing(two_tenants):
     bind_tenant(None)
     assert db.execute(text("SELECT count(*) FROM memberships")).scalar() == 0
+
+
+@postgres_only
+def test_app_refuses_to_connect_as_a_role_that_skips_row_security(database):
+    from tenants.db import make_engine
+
+    engine = make_engine(database.owner_url)  # the migrations' superuser
+    with pytest.raises(RuntimeError, match="skips row-level security"):
+        engine.connect()
+    engine.dispose()
