@@ -6,6 +6,7 @@ Transaction")."""
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ from tenants.plans import sync_catalog  # noqa: E402
 BACKEND = os.environ.get("HUIKE_TEST_DB", "sqlite")
 APP_ROLE = "huike_app"
 PASSWORD = "correct-horse-9"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass
