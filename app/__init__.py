@@ -46,11 +46,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
         manage_session=False,
+        cors_allowed_origins="*",  # checked per namespace: shop domains, console same-origin
     )
 
     from app import accounts, console, errors, ops
+    from app.chat import events, widget  # noqa: F401  (events registers the socket handlers)
 
     app.register_blueprint(ops.bp)
+    app.register_blueprint(widget.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
     errors.register(app)

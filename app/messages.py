@@ -39,6 +39,23 @@ MESSAGES = {
     "not_yourself": lazy_gettext("You cannot change your own role or disable yourself."),
     "passwords_differ": lazy_gettext("The two passwords differ."),
     "language_invalid": lazy_gettext("Choose a language from the list."),
+    # chat
+    "rate_limited": lazy_gettext("You are going too fast. Wait a moment and try again."),
+    "unauthorized": lazy_gettext("Your session has ended. Reload the page, please."),
+    "origin_not_allowed": lazy_gettext("This website is not allowed to use this chat."),
+    "unknown_site": lazy_gettext("This chat is not available."),
+    "bad_request": lazy_gettext("That request could not be understood."),
+    "bad_url": lazy_gettext("The page address is not valid."),
+    "bad_client_id": lazy_gettext("The message has no valid id."),
+    "empty": lazy_gettext("Write a message first."),
+    "closed": lazy_gettext("This conversation is closed."),
+    "bad_status": lazy_gettext("Choose online, away or offline."),
+    "bad_score": lazy_gettext("Choose from 1 to 5 stars."),
+    "contact_required": lazy_gettext("Leave a phone number or an e-mail address so we can reply."),
+    "phone_invalid": lazy_gettext("Enter a valid phone number."),
+    "file_missing": lazy_gettext("Choose a file to send."),
+    "file_too_big": lazy_gettext("Files can be at most %(max_mb)s MB."),
+    "file_type": lazy_gettext("Only images, PDF, ZIP and Office documents can be sent."),
 }
 
 

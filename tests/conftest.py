@@ -24,6 +24,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.chat import service as chat  # noqa: E402
+from app.chat.models import Attachment, Conversation, Visitor  # noqa: E402
 from app.extensions import limiter  # noqa: E402
 from tenants import migrations, service  # noqa: E402
 from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine  # noqa: E402
@@ -33,6 +35,11 @@ from tenants.plans import sync_catalog  # noqa: E402
 BACKEND = os.environ.get("HUIKE_TEST_DB", "sqlite")
 APP_ROLE = "huike_app"
 PASSWORD = "correct-horse-9"
+# The smallest valid PNG (1x1), for uploads.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 def free_port() -> int:
@@ -207,6 +214,9 @@ class Shop:
     owner: Membership
     agent: Membership
     invitation_token: str
+    visitor: Visitor
+    conversation: Conversation
+    attachment: Attachment
 
 
 def make_shop(label: str) -> Shop:
@@ -219,9 +229,25 @@ def make_shop(label: str) -> Shop:
     service.accept_invitation(token, PASSWORD, name=f"Agent {label}")
     # A pending invitation, so a foreign invitation id exists to probe.
     pending, pending_token = service.invite(owner, f"pending-{label}@example.com")
+    # A visitor who chatted and sent a picture.
+    visitor = chat.record_page_view(None, f"https://shop-{label}.example/item?utm_source=ad")
+    attachment = Attachment(
+        visitor_id=visitor.id,
+        name="p.png",
+        content_type="image/png",
+        size=len(PNG),
+        storage_key=f"{uuid.uuid4().hex}.png",
+    )
+    db.add(attachment)
+    db.flush()
+    folder = _INSTANCE / "uploads" / str(owner.tenant_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / attachment.storage_key).write_bytes(PNG)
+    _, conversation, _, _ = chat.visitor_message(visitor, "c-1", f"hello from {label}")
+    chat.visitor_message(visitor, "c-2", "", attachment_id=attachment.id)
     db.commit()
     bind_tenant(None)
-    return Shop(owner.tenant, owner, agent, pending_token)
+    return Shop(owner.tenant, owner, agent, pending_token, visitor, conversation, attachment)
 
 
 def set_tenant(shop: Shop, **fields) -> None:

@@ -11,9 +11,11 @@ from ..conftest import login
 # id must add its argument here, or the walk below fails: no route escapes the check.
 ID_ARGUMENTS = {
     "membership_id": lambda shop: shop.agent.id,
+    "attachment_id": lambda shop: shop.attachment.id,
 }
-# Arguments that are secrets, not ids (a token proves itself whoever holds it).
-SECRET_ARGUMENTS = {"token", "filename"}
+# Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
+# public site key that names a shop (tests/app/test_widget.py covers those routes).
+SECRET_ARGUMENTS = {"token", "filename", "site_key"}
 
 
 def state_of(shop):

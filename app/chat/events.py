@@ -1,0 +1,489 @@
+"""Socket.IO handlers for ``/visitor`` and ``/agent`` (docs/realtime.md).
+
+Each handler binds its tenant from the identity checked at connect, writes, commits, and only
+then acknowledges and broadcasts: what a client sees acknowledged is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
+from flask_babel import force_locale
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from app.chat import flood, service
+from app.chat.payloads import conversation_json, message_json, visitor_json
+from app.extensions import socketio
+from app.messages import message_for
+from tenants.db import bind_tenant, db, scoped_get
+from tenants.errors import ServiceError
+from tenants.models import Membership
+
+log = logging.getLogger("huike.chat")
+VISITOR, AGENT = "/visitor", "/agent"
+
+
+@dataclass
+class Peer:
+    tenant_id: int
+    kind: str  # "visitor" | "agent"
+    ident: int  # visitor id or membership id
+    token: str = ""
+    lang: str = "en"
+
+
+PEERS: dict[tuple[str, str], Peer] = {}  # (namespace, sid) -> who is on that socket
+
+
+def agents_room(tenant_id: int) -> str:
+    return f"t:{tenant_id}:agents"
+
+
+def visitor_room(tenant_id: int, visitor_id: int) -> str:
+    return f"t:{tenant_id}:visitor:{visitor_id}"
+
+
+def conversation_room(tenant_id: int, conversation_id: int) -> str:
+    return f"t:{tenant_id}:conv:{conversation_id}"
+
+
+def error_payload(error: ServiceError, lang: str = "en") -> dict:
+    with force_locale(lang):
+        return {"error": error.code, "message": message_for(error), "field": error.field}
+
+
+def after_commit(event: str, data: dict, room: str, namespace: str) -> None:
+    g.setdefault("pending_emits", []).append((event, data, room, namespace))
+
+
+def _flush_emits() -> None:
+    for event, data, room, namespace in g.pop("pending_emits", []):
+        socketio.emit(event, data, to=room, namespace=namespace)
+
+
+def handler(namespace: str, event: str) -> Callable:
+    """Bind the tenant, limit the rate, run, commit, then acknowledge and broadcast."""
+
+    def decorate(fn):
+        @socketio.on(event, namespace=namespace)
+        @wraps(fn)
+        def run(data=None):
+            peer = PEERS.get((namespace, request.sid))
+            if peer is None:
+                return {"error": "unauthorized", "message": "Reconnect, please."}
+            bind_tenant(peer.tenant_id)
+            kind = event if event in ("message", "draft") and peer.kind == "visitor" else "event"
+            key = f"{peer.kind}:{peer.tenant_id}:{peer.ident}"
+            if not flood.allow(kind, key):
+                refusal = error_payload(ServiceError("rate_limited"), peer.lang)
+                emit("error", refusal)
+                return refusal
+            try:
+                result = fn(peer, data if isinstance(data, dict) else {})
+                db.commit()
+            except ServiceError as error:
+                db.rollback()
+                g.pop("pending_emits", None)
+                return error_payload(error, peer.lang)
+            _flush_emits()
+            return result
+
+        return run
+
+    return decorate
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        raise ServiceError("bad_request") from None
+
+
+def _origin_allowed(allowed: list[str]) -> bool:
+    origin = request.headers.get("Origin")
+    if not origin or not allowed:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in allowed)
+
+
+# --- /visitor ----------------------------------------------------------------------------
+
+
+def _refuse(code: str, lang: str = "en"):
+    raise ConnectionRefusedError(error_payload(ServiceError(code), lang))
+
+
+@socketio.on("connect", namespace=VISITOR)
+def visitor_connect(auth=None):
+    auth = auth if isinstance(auth, dict) else {}
+    lang = "zh_CN" if str(auth.get("lang", "")).startswith("zh") else "en"
+    if not flood.allow("connect", request.remote_addr or "?"):
+        _refuse("rate_limited", lang)
+    tenant = service.tenant_for_site_key(str(auth.get("k", "")))
+    parsed = service.read_visitor_token(current_app.config["SECRET_KEY"], str(auth.get("t", "")))
+    if tenant is None or parsed is None or parsed[0] != tenant.id or tenant.status != "active":
+        _refuse("unauthorized", lang)
+    bind_tenant(tenant.id)
+    if not _origin_allowed(service.settings().allowed_domains):
+        _refuse("origin_not_allowed", lang)
+    visitor = service.visitor_by_key(parsed[1])
+    if visitor is None:
+        _refuse("unauthorized", lang)
+    PEERS[(VISITOR, request.sid)] = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang)
+    join_room(visitor_room(tenant.id, visitor.id))
+    service.touch(visitor)
+    db.commit()
+    socketio.emit(
+        "visitor", visitor_json(visitor, chatting=True), to=agents_room(tenant.id), namespace=AGENT
+    )
+
+
+@socketio.on("disconnect", namespace=VISITOR)
+def visitor_disconnect(*_args):
+    PEERS.pop((VISITOR, request.sid), None)
+
+
+def _visitor(peer: Peer):
+    visitor = scoped_get(service.Visitor, peer.ident)
+    if visitor is None:
+        raise ServiceError("unauthorized")
+    return visitor
+
+
+@handler(VISITOR, "message")
+def visitor_message(peer: Peer, data: dict):
+    visitor = _visitor(peer)
+    message, conversation, stored, started = service.visitor_message(
+        visitor,
+        data.get("client_id"),
+        data.get("text"),
+        attachment_id=_int(data.get("attachment_id")),
+        group_id=_int(data.get("group_id")),
+    )
+    names = service.agent_names()
+    mine = message_json(message, names, peer.token)
+    if stored:
+        tid = peer.tenant_id
+        after_commit("message", message_json(message, names), agents_room(tid), AGENT)
+        after_commit("message", mine, visitor_room(tid, visitor.id), VISITOR)
+        after_commit(
+            "preview",
+            {"conversation_id": conversation.id, "visitor_id": visitor.id, "text": ""},
+            agents_room(tid),
+            AGENT,
+        )
+        if started:
+            summary = conversation_json(conversation, names)
+            after_commit("conversation", summary, agents_room(tid), AGENT)
+            after_commit(
+                "conversation", _visitor_view(summary), visitor_room(tid, visitor.id), VISITOR
+            )
+    return {"message": mine}
+
+
+def _visitor_view(summary: dict) -> dict:
+    return {k: summary[k] for k in ("id", "status", "agent_name")}
+
+
+@handler(VISITOR, "history")
+def visitor_history(peer: Peer, data: dict):
+    visitor = _visitor(peer)
+    conversation = service.latest_conversation(visitor)
+    if conversation is None:
+        return {"conversation": None, "messages": []}
+    names = service.agent_names()
+    messages = service.messages_since(conversation, _int(data.get("since")) or 0)
+    return {
+        "conversation": _visitor_view(conversation_json(conversation, names)),
+        "messages": [message_json(m, names, peer.token) for m in messages],
+    }
+
+
+@handler(VISITOR, "draft")
+def visitor_draft(peer: Peer, data: dict):
+    text = data.get("text") if isinstance(data.get("text"), str) else ""
+    visitor = _visitor(peer)
+    conversation = service.open_conversation(visitor)
+    after_commit(
+        "preview",
+        {
+            "conversation_id": conversation.id if conversation else None,
+            "visitor_id": visitor.id,
+            "text": text[: service.MAX_TEXT],
+        },
+        agents_room(peer.tenant_id),
+        AGENT,
+    )
+
+
+@handler(VISITOR, "read")
+def visitor_read(peer: Peer, data: dict):
+    conversation = service.open_conversation(_visitor(peer))
+    seq = _int(data.get("seq")) or 0
+    if conversation is not None and service.mark_read(conversation, "visitor", seq):
+        after_commit(
+            "read",
+            {"conversation_id": conversation.id, "seq": conversation.visitor_read_seq},
+            agents_room(peer.tenant_id),
+            AGENT,
+        )
+
+
+@handler(VISITOR, "rate")
+def visitor_rate(peer: Peer, data: dict):
+    conversation = service.rate(
+        _visitor(peer),
+        _int(data.get("conversation_id")),
+        data.get("score"),
+        data.get("comment", ""),
+    )
+    after_commit(
+        "conversation",
+        conversation_json(conversation, service.agent_names()),
+        agents_room(peer.tenant_id),
+        AGENT,
+    )
+    return {"ok": True}
+
+
+# --- /agent ------------------------------------------------------------------------------
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    return not origin or urlsplit(origin).netloc == request.host
+
+
+@socketio.on("connect", namespace=AGENT)
+def agent_connect(auth=None):
+    if not _same_origin():  # no cross-site socket hijacking with the agent's cookie
+        _refuse("origin_not_allowed")
+    if not current_user.is_authenticated:
+        _refuse("unauthorized")
+    member = current_user.membership
+    tid = member.tenant_id
+    lang = current_user.user.locale or "en"
+    PEERS[(AGENT, request.sid)] = Peer(tid, "agent", member.id, lang=lang)
+    join_room(agents_room(tid))
+    state = service.agent_connected(member.id)
+    assigned = service.drain_queue() if state.status == "online" else []
+    db.commit()
+    names = service.agent_names()
+    emit("snapshot", _snapshot(member, names))
+    for conversation in assigned:
+        socketio.emit(
+            "conversation",
+            conversation_json(conversation, names),
+            to=agents_room(tid),
+            namespace=AGENT,
+        )
+    _announce_agent(member.id, state.status, state.connections)
+
+
+def _announce_agent(membership_id: int, status: str, connections: int) -> None:
+    member = scoped_get(Membership, membership_id)
+    socketio.emit(
+        "agent",
+        {
+            "id": membership_id,
+            "name": service.agent_names().get(membership_id),
+            "status": status if connections else "offline",
+            "role": member.role if member else None,
+        },
+        to=agents_room(member.tenant_id),
+        namespace=AGENT,
+    )
+
+
+def _snapshot(member: Membership, names: dict[int, str]) -> dict:
+    chatting = service.chatting_visitor_ids()
+    return {
+        "me": {
+            "id": member.id,
+            "name": names.get(member.id),
+            "role": member.role,
+            "status": service.agent_state(member.id).status,
+        },
+        "agents": service.agents_summary(),
+        "conversations": [conversation_json(c, names) for c in service.agent_conversations(member)],
+        "visitors": [visitor_json(v, v.id in chatting) for v in service.visitors_on_site()],
+    }
+
+
+@socketio.on("disconnect", namespace=AGENT)
+def agent_disconnect(*_args):
+    peer = PEERS.pop((AGENT, request.sid), None)
+    if peer is None:
+        return
+    bind_tenant(peer.tenant_id)
+    state = service.agent_disconnected(peer.ident)
+    db.commit()
+    _announce_agent(peer.ident, state.status, state.connections)
+
+
+def _member(peer: Peer) -> Membership:
+    member = scoped_get(Membership, peer.ident)
+    if member is None or member.status != "active":
+        raise ServiceError("unauthorized")
+    return member
+
+
+@handler(AGENT, "status")
+def agent_status(peer: Peer, data: dict):
+    state = service.set_status(peer.ident, data.get("status"))
+    names = service.agent_names()
+    if state.status == "online":
+        for conversation in service.drain_queue():
+            after_commit(
+                "conversation",
+                conversation_json(conversation, names),
+                agents_room(peer.tenant_id),
+                AGENT,
+            )
+    after_commit(
+        "agent",
+        {"id": peer.ident, "name": names.get(peer.ident), "status": state.status},
+        agents_room(peer.tenant_id),
+        AGENT,
+    )
+    return {"status": state.status}
+
+
+@handler(AGENT, "open")
+def agent_open(peer: Peer, data: dict):
+    conversation = service.conversation_or_404(_int(data.get("conversation_id")))
+    join_room(conversation_room(peer.tenant_id, conversation.id))
+    names = service.agent_names()
+    visitor = conversation.visitor
+    return {
+        "conversation": conversation_json(conversation, names),
+        "visitor": visitor_json(visitor, True, service.recent_pages(visitor.id)),
+        "messages": [
+            message_json(m, names)
+            for m in service.messages_since(conversation, _int(data.get("since")) or 0, notes=True)
+        ],
+        "history": [conversation_json(c, names) for c in service.past_conversations(visitor)],
+    }
+
+
+@handler(AGENT, "send")
+def agent_send(peer: Peer, data: dict):
+    member = _member(peer)
+    was_queued = service.conversation_or_404(_int(data.get("conversation_id"))).status
+    message, conversation, stored = service.agent_message(
+        member,
+        _int(data.get("conversation_id")),
+        data.get("client_id"),
+        data.get("text"),
+        attachment_id=_int(data.get("attachment_id")),
+        note=bool(data.get("note")),
+    )
+    names = service.agent_names()
+    payload = message_json(message, names)
+    if stored:
+        tid = peer.tenant_id
+        after_commit("message", payload, agents_room(tid), AGENT)
+        if message.sender != "note":
+            token = service.visitor_token(current_app.config["SECRET_KEY"], conversation.visitor)
+            room = visitor_room(tid, conversation.visitor_id)
+            after_commit("message", message_json(message, names, token), room, VISITOR)
+            after_commit(
+                "typing", {"typing": False, "agent_name": names.get(member.id)}, room, VISITOR
+            )
+        if was_queued != conversation.status:
+            _broadcast_conversation(peer, conversation, names)
+    return {"message": payload}
+
+
+def _broadcast_conversation(peer: Peer, conversation, names) -> None:
+    summary = conversation_json(conversation, names)
+    after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
+    after_commit(
+        "conversation",
+        _visitor_view(summary),
+        visitor_room(peer.tenant_id, conversation.visitor_id),
+        VISITOR,
+    )
+
+
+@handler(AGENT, "typing")
+def agent_typing(peer: Peer, data: dict):
+    conversation = service.conversation_or_404(_int(data.get("conversation_id")))
+    after_commit(
+        "typing",
+        {"typing": bool(data.get("typing")), "agent_name": service.agent_names().get(peer.ident)},
+        visitor_room(peer.tenant_id, conversation.visitor_id),
+        VISITOR,
+    )
+
+
+@handler(AGENT, "read")
+def agent_read(peer: Peer, data: dict):
+    conversation = service.conversation_or_404(_int(data.get("conversation_id")))
+    if service.mark_read(conversation, "agent", _int(data.get("seq")) or 0):
+        after_commit(
+            "read",
+            {"seq": conversation.agent_read_seq},
+            visitor_room(peer.tenant_id, conversation.visitor_id),
+            VISITOR,
+        )
+        after_commit(
+            "read",
+            {"conversation_id": conversation.id, "agent_seq": conversation.agent_read_seq},
+            agents_room(peer.tenant_id),
+            AGENT,
+        )
+
+
+@handler(AGENT, "take")
+def agent_take(peer: Peer, data: dict):
+    conversation = service.take(_member(peer), _int(data.get("conversation_id")))
+    names = service.agent_names()
+    _broadcast_conversation(peer, conversation, names)
+    return {"conversation": conversation_json(conversation, names)}
+
+
+@handler(AGENT, "transfer")
+def agent_transfer(peer: Peer, data: dict):
+    conversation = service.transfer(
+        _member(peer),
+        _int(data.get("conversation_id")),
+        _int(data.get("agent_id")),
+        _int(data.get("group_id")),
+    )
+    names = service.agent_names()
+    _broadcast_conversation(peer, conversation, names)
+    return {"conversation": conversation_json(conversation, names)}
+
+
+@handler(AGENT, "close")
+def agent_close(peer: Peer, data: dict):
+    conversation = service.close(_int(data.get("conversation_id")))
+    names = service.agent_names()
+    _broadcast_conversation(peer, conversation, names)
+    after_commit(
+        "closed",
+        {"conversation_id": conversation.id, "ask_rating": True},
+        visitor_room(peer.tenant_id, conversation.visitor_id),
+        VISITOR,
+    )
+    for queued in service.drain_queue():
+        _broadcast_conversation(peer, queued, names)
+    return {"conversation": conversation_json(conversation, names)}
+
+
+@handler(AGENT, "invite")
+def agent_invite(peer: Peer, data: dict):
+    name = service.agent_names().get(peer.ident) or ""
+    text = data.get("text") if isinstance(data.get("text"), str) else ""
+    visitor = service.invite_visitor(_int(data.get("visitor_id")), name, text)
+    after_commit("invite", visitor.invite, visitor_room(peer.tenant_id, visitor.id), VISITOR)
+    return {"ok": True}

@@ -1,0 +1,39 @@
+"""Flood control for the widget and sockets: moving-window limits per visitor and per address,
+kept in Redis when configured (shared by every worker), else in memory."""
+
+from __future__ import annotations
+
+from flask import current_app
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+DEFAULT_LIMITS = {
+    "connect": "30/minute",  # per address
+    "hello": "120/minute",  # page views, per address
+    "message": "20/10 seconds",  # per visitor
+    "draft": "10/second",  # per visitor
+    "event": "60/10 seconds",  # any other socket event, per connection
+    "leave": "5/minute",  # left messages, per address
+    "upload": "10/minute",  # per visitor
+}
+
+_limiters: dict[str, MovingWindowRateLimiter] = {}
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    if uri not in _limiters:
+        _limiters[uri] = MovingWindowRateLimiter(storage_from_string(uri))
+    return _limiters[uri]
+
+
+def allow(kind: str, key: str) -> bool:
+    """False once ``key`` has used up its ``kind`` allowance (the caller answers clearly)."""
+    limits = current_app.config.get("FLOOD_LIMITS") or DEFAULT_LIMITS
+    return _limiter().hit(parse(limits[kind]), kind, key)
+
+
+def reset() -> None:
+    for limiter in _limiters.values():
+        limiter.storage.reset()

@@ -1,0 +1,210 @@
+"""Chat tables: visitors and their page views, conversations and messages, the console's
+settings (groups, quick replies, hours, invitation rules) and the leave-message inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tenants.db import Base, TenantScoped, utcnow
+
+
+class ChatSettings(TenantScoped, Base):
+    """One row per shop: how the widget looks and when the shop answers."""
+
+    __tablename__ = "chat_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_chat_settings_tenant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    color: Mapped[str] = mapped_column(String(16), default="#1f6feb")
+    greeting: Mapped[str] = mapped_column(String(200), default="")
+    offline_text: Mapped[str] = mapped_column(String(300), default="")
+    allowed_domains: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty = any
+    # {"mon": [["09:00", "18:00"]], ...}; empty = always open
+    schedule: Mapped[dict] = mapped_column(default=dict)
+    max_chats_per_agent: Mapped[int] = mapped_column(default=4)
+
+
+class Group(TenantScoped, Base):
+    __tablename__ = "chat_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    url_pattern: Mapped[str] = mapped_column(String(300), default="")  # page rule, * glob
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class GroupMember(TenantScoped, Base):
+    __tablename__ = "chat_group_members"
+    __table_args__ = (UniqueConstraint("group_id", "membership_id", name="uq_group_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+
+
+class AgentState(TenantScoped, Base):
+    """An agent's chosen status and their place in the round-robin."""
+
+    __tablename__ = "chat_agent_states"
+    __table_args__ = (UniqueConstraint("membership_id", name="uq_agent_state_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="offline")
+    connections: Mapped[int] = mapped_column(default=0)
+    last_assigned_at: Mapped[datetime | None]
+
+
+class Visitor(TenantScoped, Base):
+    __tablename__ = "chat_visitors"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_visitor_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32))  # random, carried in the signed token
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    lang: Mapped[str] = mapped_column(String(10), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    visit_count: Mapped[int] = mapped_column(default=0)
+    page_count: Mapped[int] = mapped_column(default=0)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    visit_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_url: Mapped[str] = mapped_column(String(1000), default="")
+    current_title: Mapped[str] = mapped_column(String(300), default="")
+    # where this visit came from
+    referrer: Mapped[str] = mapped_column(String(1000), default="")
+    source: Mapped[str] = mapped_column(String(40), default="")  # baidu, google, direct, …
+    keyword: Mapped[str] = mapped_column(String(200), default="")
+    utm: Mapped[dict] = mapped_column(default=dict)
+    invite: Mapped[dict | None] = mapped_column(JSON)  # {"agent_name", "text"} pending
+
+
+class PageView(TenantScoped, Base):
+    __tablename__ = "chat_page_views"
+    __table_args__ = (Index("ix_page_views_tenant_at", "tenant_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_visitors.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(1000))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    referrer: Mapped[str] = mapped_column(String(1000), default="")
+    utm: Mapped[dict] = mapped_column(default=dict)
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(TenantScoped, Base):
+    __tablename__ = "chat_conversations"
+    __table_args__ = (Index("ix_conversations_tenant_status", "tenant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_visitors.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued/open/closed
+    last_seq: Mapped[int] = mapped_column(default=0)
+    visitor_read_seq: Mapped[int] = mapped_column(default=0)
+    agent_read_seq: Mapped[int] = mapped_column(default=0)
+    page_url: Mapped[str] = mapped_column(String(1000), default="")
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    visitor: Mapped[Visitor] = relationship(lazy="joined")
+
+
+class Attachment(TenantScoped, Base):
+    __tablename__ = "chat_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_visitors.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(TenantScoped, Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
+        UniqueConstraint("conversation_id", "sender", "client_id", name="uq_message_client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_conversations.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int]
+    sender: Mapped[str] = mapped_column(String(10))  # visitor/agent/system/note
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10), default="text")
+    body: Mapped[str] = mapped_column(Text, default="")
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_attachments.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    attachment: Mapped[Attachment | None] = relationship(lazy="joined")
+
+
+class QuickReply(TenantScoped, Base):
+    __tablename__ = "chat_quick_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(  # None: shared by the whole shop
+        ForeignKey("memberships.id", ondelete="CASCADE")
+    )
+    shortcut: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(String(2000))
+
+
+class InvitationRule(TenantScoped, Base):
+    __tablename__ = "chat_invitation_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url_pattern: Mapped[str] = mapped_column(String(300))
+    seconds: Mapped[int] = mapped_column(default=30)
+    text: Mapped[str] = mapped_column(String(300))
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class LeftMessage(TenantScoped, Base):
+    """A message left through the widget when nobody could answer (留言)."""
+
+    __tablename__ = "chat_left_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_visitors.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    body: Mapped[str] = mapped_column(Text)
+    page_url: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(10), default="new")  # new/handled
+    reply: Mapped[str] = mapped_column(Text, default="")
+    handled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    handled_at: Mapped[datetime | None]

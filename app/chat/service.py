@@ -1,0 +1,659 @@
+"""The rules of chat: visitors and page views, conversations and their messages, assignment,
+presence, the leave-message inbox. No Flask request objects; callers commit once."""
+
+from __future__ import annotations
+
+import fnmatch
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.chat import sources
+from app.chat.models import (
+    AgentState,
+    Attachment,
+    ChatSettings,
+    Conversation,
+    Group,
+    GroupMember,
+    LeftMessage,
+    Message,
+    PageView,
+    Visitor,
+)
+from tenants.db import cross_tenant, db, scoped_get, utcnow
+from tenants.errors import ServiceError
+from tenants.models import Membership, Tenant
+from tenants.service import normalize_email
+
+MAX_TEXT = 5000
+MAX_CLIENT_ID = 64
+VISIT_GAP = timedelta(minutes=30)  # a new visit after half an hour away
+ON_SITE = timedelta(seconds=70)  # the loader pings every 20 s while the page is visible
+STATUSES = ("online", "away", "offline")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# --- visitor identity ------------------------------------------------------------------
+
+
+def _token_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="huike-visitor")
+
+
+def visitor_token(secret: str, visitor: Visitor) -> str:
+    return _token_serializer(secret).dumps([visitor.tenant_id, visitor.key])
+
+
+def read_visitor_token(secret: str, token: str) -> tuple[int, str] | None:
+    try:
+        tenant_id, key = _token_serializer(secret).loads(token or "")
+        return int(tenant_id), str(key)
+    except (BadSignature, ValueError, TypeError):
+        return None
+
+
+def tenant_for_site_key(site_key: str) -> Tenant | None:
+    with cross_tenant():
+        return db.scalar(select(Tenant).where(Tenant.site_key == (site_key or "")[:32]))
+
+
+def visitor_by_key(key: str) -> Visitor | None:
+    return db.scalar(select(Visitor).where(Visitor.key == key))
+
+
+# --- settings, hours, presence ---------------------------------------------------------
+
+
+def settings() -> ChatSettings:
+    found = db.scalar(select(ChatSettings))
+    if found is None:
+        found = ChatSettings()
+        db.add(found)
+        db.flush()
+    return found
+
+
+def in_hours(chat: ChatSettings, timezone: str, now: datetime | None = None) -> bool:
+    """Inside the weekly schedule, in the shop's time zone (no schedule: always open)."""
+    if not chat.schedule:
+        return True
+    local = (now or utcnow()).astimezone(ZoneInfo(timezone))
+    hhmm = local.strftime("%H:%M")
+    for start, end in chat.schedule.get(WEEKDAYS[local.weekday()], []):
+        if start <= hhmm < end:
+            return True
+    return False
+
+
+def agent_state(membership_id: int) -> AgentState:
+    state = db.scalar(select(AgentState).where(AgentState.membership_id == membership_id))
+    if state is None:
+        state = AgentState(membership_id=membership_id)
+        db.add(state)
+        db.flush()
+    return state
+
+
+def online_agents(group_id: int | None = None) -> list[AgentState]:
+    query = (
+        select(AgentState)
+        .join(Membership, AgentState.membership_id == Membership.id)
+        .where(
+            AgentState.status == "online",
+            AgentState.connections > 0,
+            Membership.status == "active",
+        )
+    )
+    if group_id is not None and _group_has_members(group_id):
+        query = query.join(
+            GroupMember, GroupMember.membership_id == AgentState.membership_id
+        ).where(GroupMember.group_id == group_id)
+    return list(db.scalars(query))
+
+
+def _group_has_members(group_id: int) -> bool:
+    return db.scalar(select(GroupMember.id).where(GroupMember.group_id == group_id)) is not None
+
+
+def set_status(membership_id: int, status: str) -> AgentState:
+    if status not in STATUSES:
+        raise ServiceError("bad_status", field="status")
+    state = agent_state(membership_id)
+    state.status = status
+    return state
+
+
+def agent_connected(membership_id: int) -> AgentState:
+    state = agent_state(membership_id)
+    state.connections += 1
+    return state
+
+
+def agent_disconnected(membership_id: int) -> AgentState:
+    state = agent_state(membership_id)
+    state.connections = max(0, state.connections - 1)
+    return state
+
+
+# --- visitors and page views -----------------------------------------------------------
+
+
+def _clip(value: str | None, length: int) -> str:
+    return (value or "").strip()[:length]
+
+
+def record_page_view(
+    visitor: Visitor | None,
+    url: str,
+    title: str = "",
+    referrer: str = "",
+    lang: str = "",
+    user_agent: str = "",
+    ip: str = "",
+    now: datetime | None = None,
+) -> Visitor:
+    """A page seen: a new visitor, a new visit after a long gap, or one more page."""
+    now = now or utcnow()
+    url, referrer = _clip(url, 1000), _clip(referrer, 1000)
+    if not url.startswith(("http://", "https://")):
+        raise ServiceError("bad_url", field="url")
+    if visitor is None:
+        visitor = Visitor(key=secrets.token_urlsafe(16), first_seen_at=now)
+        db.add(visitor)
+    own_host = urlsplit(url).hostname or ""
+    new_visit = not visitor.visit_count or now - visitor.last_seen_at > VISIT_GAP
+    if new_visit:
+        visitor.visit_count = (visitor.visit_count or 0) + 1
+        visitor.visit_started_at = now
+        visitor.page_count = 0
+        visitor.referrer = referrer
+        visitor.source, visitor.keyword, visitor.utm = sources.classify(url, referrer, own_host)
+    visitor.page_count = (visitor.page_count or 0) + 1
+    visitor.last_seen_at = now
+    visitor.current_url = url
+    visitor.current_title = _clip(title, 300)
+    visitor.lang = _clip(lang, 10) or visitor.lang
+    visitor.user_agent = _clip(user_agent, 300) or visitor.user_agent
+    visitor.ip = _clip(ip, 45) or visitor.ip
+    db.flush()
+    _, _, utm = sources.classify(url, referrer, own_host)
+    db.add(
+        PageView(
+            visitor_id=visitor.id,
+            url=url,
+            title=visitor.current_title,
+            referrer=referrer,
+            utm=utm,
+            viewed_at=now,
+        )
+    )
+    return visitor
+
+
+def touch(visitor: Visitor, url: str = "", now: datetime | None = None) -> None:
+    visitor.last_seen_at = now or utcnow()
+    if url.startswith(("http://", "https://")):
+        visitor.current_url = _clip(url, 1000)
+
+
+def visitors_on_site(now: datetime | None = None, limit: int = 200) -> list[Visitor]:
+    since = (now or utcnow()) - ON_SITE
+    return list(
+        db.scalars(
+            select(Visitor)
+            .where(Visitor.last_seen_at >= since)
+            .order_by(Visitor.last_seen_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_pages(visitor_id: int, limit: int = 20) -> list[PageView]:
+    return list(
+        db.scalars(
+            select(PageView)
+            .where(PageView.visitor_id == visitor_id)
+            .order_by(PageView.viewed_at.desc(), PageView.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def invite_visitor(visitor_id: int, agent_name: str, text: str) -> Visitor:
+    visitor = scoped_get(Visitor, visitor_id)
+    if visitor is None:
+        raise ServiceError("not_found")
+    visitor.invite = {"agent_name": agent_name, "text": _clip(text, 300)}
+    return visitor
+
+
+def take_invite(visitor: Visitor) -> dict | None:
+    invite, visitor.invite = visitor.invite, None
+    return invite
+
+
+# --- conversations and messages --------------------------------------------------------
+
+
+def open_conversation(visitor: Visitor) -> Conversation | None:
+    return db.scalar(
+        select(Conversation)
+        .where(Conversation.visitor_id == visitor.id, Conversation.status != "closed")
+        .order_by(Conversation.id.desc())
+    )
+
+
+def latest_conversation(visitor: Visitor) -> Conversation | None:
+    return db.scalar(
+        select(Conversation)
+        .where(Conversation.visitor_id == visitor.id)
+        .order_by(Conversation.id.desc())
+    )
+
+
+def _check_client_id(client_id: str) -> str:
+    if not isinstance(client_id, str) or not client_id or len(client_id) > MAX_CLIENT_ID:
+        raise ServiceError("bad_client_id", field="client_id")
+    return client_id
+
+
+def _check_body(text: str | None, attachment: Attachment | None) -> str:
+    text = (text or "").strip() if isinstance(text, str | None) else None
+    if text is None:
+        raise ServiceError("bad_request", field="text")
+    if len(text) > MAX_TEXT:
+        raise ServiceError("too_long", field="text", max=MAX_TEXT)
+    if not text and attachment is None:
+        raise ServiceError("empty", field="text")
+    return text
+
+
+def group_for_page(url: str, chosen: int | None) -> int | None:
+    groups = list(db.scalars(select(Group).order_by(Group.position, Group.id)))
+    if chosen is not None:
+        if any(g.id == chosen for g in groups):
+            return chosen
+        raise ServiceError("not_found", field="group_id")
+    for group in groups:
+        if group.url_pattern and fnmatch.fnmatch(url or "", group.url_pattern):
+            return group.id
+    return None
+
+
+def _next_seq(conversation: Conversation) -> int:
+    seq = db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(Conversation.last_seq)
+    ).scalar_one()
+    conversation.last_seq = seq
+    return seq
+
+
+def _existing(conversation_id: int, sender: str, client_id: str) -> Message | None:
+    return db.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.sender == sender,
+            Message.client_id == client_id,
+        )
+    )
+
+
+def _store(
+    conversation: Conversation,
+    sender: str,
+    client_id: str,
+    text: str,
+    attachment: Attachment | None = None,
+    agent_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Message, bool]:
+    """Store one message, or find the one this client id already stored."""
+    found = _existing(conversation.id, sender, client_id)
+    if found is not None:
+        return found, False
+    now = now or utcnow()
+    savepoint = db.begin_nested()
+    try:
+        message = Message(
+            conversation_id=conversation.id,
+            seq=_next_seq(conversation),
+            sender=sender,
+            agent_id=agent_id,
+            client_id=client_id,
+            kind=_kind(attachment),
+            body=text,
+            attachment=attachment,
+            created_at=now,
+        )
+        db.add(message)
+        db.flush()
+        savepoint.commit()
+    except IntegrityError:  # the same client id raced in on another connection
+        savepoint.rollback()
+        return _existing(conversation.id, sender, client_id), False
+    if sender != "note":
+        conversation.last_message_at = now
+    return message, True
+
+
+def _kind(attachment: Attachment | None) -> str:
+    if attachment is None:
+        return "text"
+    return "image" if attachment.content_type.startswith("image/") else "file"
+
+
+def _attachment(attachment_id: int | None, visitor: Visitor | None = None) -> Attachment | None:
+    if attachment_id is None:
+        return None
+    attachment = scoped_get(Attachment, attachment_id)
+    if attachment is None or (visitor is not None and attachment.visitor_id != visitor.id):
+        raise ServiceError("not_found", field="attachment_id")
+    return attachment
+
+
+def visitor_message(
+    visitor: Visitor,
+    client_id: str,
+    text: str | None,
+    attachment_id: int | None = None,
+    group_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Message, Conversation, bool, bool]:
+    """(message, conversation, stored now?, conversation new?). A retry stores nothing."""
+    client_id = _check_client_id(client_id)
+    conversation = open_conversation(visitor)
+    if conversation is not None:
+        found = _existing(conversation.id, "visitor", client_id)
+        if found is not None:
+            return found, conversation, False, False
+    attachment = _attachment(attachment_id, visitor)
+    text = _check_body(text, attachment)
+    started = conversation is None
+    if started:
+        conversation = Conversation(
+            visitor=visitor,
+            group_id=group_for_page(visitor.current_url, group_id),
+            page_url=visitor.current_url,
+            created_at=now or utcnow(),
+        )
+        db.add(conversation)
+        db.flush()
+        assign(conversation, now)
+    message, stored = _store(conversation, "visitor", client_id, text, attachment, now=now)
+    return message, conversation, stored, started
+
+
+def agent_message(
+    member: Membership,
+    conversation_id: int,
+    client_id: str,
+    text: str | None,
+    attachment_id: int | None = None,
+    note: bool = False,
+    now: datetime | None = None,
+) -> tuple[Message, Conversation, bool]:
+    client_id = _check_client_id(client_id)
+    conversation = conversation_or_404(conversation_id)
+    sender = "note" if note else "agent"
+    found = _existing(conversation.id, sender, client_id)
+    if found is not None:
+        return found, conversation, False
+    if conversation.status == "closed" and not note:
+        raise ServiceError("closed")
+    attachment = _attachment(attachment_id)
+    text = _check_body(text, attachment)
+    now = now or utcnow()
+    if not note:
+        if conversation.assignee_id is None:  # answering a queued chat takes it
+            _assign_to(conversation, member.id, now)
+        if conversation.first_response_at is None:
+            conversation.first_response_at = now
+    message, stored = _store(conversation, sender, client_id, text, attachment, member.id, now)
+    return message, conversation, stored
+
+
+def system_message(conversation: Conversation, text: str) -> Message:
+    message, _ = _store(conversation, "system", f"sys-{secrets.token_hex(8)}", text)
+    return message
+
+
+def conversation_or_404(conversation_id) -> Conversation:
+    conversation = scoped_get(Conversation, conversation_id) if conversation_id else None
+    if conversation is None:
+        raise ServiceError("not_found", field="conversation_id")
+    return conversation
+
+
+def messages_since(conversation: Conversation, since: int = 0, notes: bool = False):
+    query = select(Message).where(
+        Message.conversation_id == conversation.id, Message.seq > max(0, int(since or 0))
+    )
+    if not notes:
+        query = query.where(Message.sender != "note")
+    return list(db.scalars(query.order_by(Message.seq)))
+
+
+def mark_read(conversation: Conversation, who: str, seq: int) -> bool:
+    seq = min(max(0, int(seq)), conversation.last_seq)
+    field = "visitor_read_seq" if who == "visitor" else "agent_read_seq"
+    if seq <= getattr(conversation, field):
+        return False
+    setattr(conversation, field, seq)
+    return True
+
+
+# --- assignment ------------------------------------------------------------------------
+
+
+def open_load(membership_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.assignee_id == membership_id, Conversation.status == "open")
+    )
+
+
+def assign(conversation: Conversation, now: datetime | None = None) -> int | None:
+    """Round-robin among the group's online agents under their chat limit; else queue."""
+    limit = settings().max_chats_per_agent
+    candidates = [
+        s for s in online_agents(conversation.group_id) if open_load(s.membership_id) < limit
+    ]
+    if not candidates:
+        conversation.status = "queued"
+        return None
+    epoch = datetime.min.replace(tzinfo=(now or utcnow()).tzinfo)
+    chosen = min(candidates, key=lambda s: (s.last_assigned_at or epoch, s.membership_id))
+    _assign_to(conversation, chosen.membership_id, now)
+    return chosen.membership_id
+
+
+def _assign_to(conversation: Conversation, membership_id: int, now: datetime | None) -> None:
+    conversation.assignee_id = membership_id
+    conversation.status = "open"
+    agent_state(membership_id).last_assigned_at = now or utcnow()
+
+
+def drain_queue(now: datetime | None = None) -> list[Conversation]:
+    """Hand queued chats, oldest first, to agents who have room now."""
+    assigned = []
+    queued = db.scalars(
+        select(Conversation).where(Conversation.status == "queued").order_by(Conversation.id)
+    )
+    for conversation in list(queued):
+        if assign(conversation, now) is None:
+            break
+        assigned.append(conversation)
+    return assigned
+
+
+def take(member: Membership, conversation_id: int) -> Conversation:
+    conversation = conversation_or_404(conversation_id)
+    if conversation.status == "closed":
+        raise ServiceError("closed")
+    _assign_to(conversation, member.id, None)
+    return conversation
+
+
+def transfer(
+    member: Membership, conversation_id: int, agent_id: int | None, group_id: int | None
+) -> Conversation:
+    conversation = conversation_or_404(conversation_id)
+    if conversation.status == "closed":
+        raise ServiceError("closed")
+    if agent_id is not None:
+        target = scoped_get(Membership, agent_id)
+        if target is None or target.status != "active":
+            raise ServiceError("not_found", field="agent_id")
+        _assign_to(conversation, target.id, None)
+        return conversation
+    if group_id is not None:
+        if scoped_get(Group, group_id) is None:
+            raise ServiceError("not_found", field="group_id")
+        conversation.group_id = group_id
+        conversation.assignee_id = None
+        assign(conversation)
+        return conversation
+    raise ServiceError("bad_request", field="agent_id")
+
+
+def close(conversation_id: int, now: datetime | None = None) -> Conversation:
+    conversation = conversation_or_404(conversation_id)
+    if conversation.status != "closed":
+        conversation.status = "closed"
+        conversation.closed_at = now or utcnow()
+    return conversation
+
+
+def rate(visitor: Visitor, conversation_id, score, comment: str = "") -> Conversation:
+    conversation = conversation_or_404(conversation_id)
+    if conversation.visitor_id != visitor.id:
+        raise ServiceError("not_found")
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise ServiceError("bad_score", field="score")
+    conversation.rating = score
+    conversation.rating_comment = _clip(comment if isinstance(comment, str) else "", 1000)
+    return conversation
+
+
+def agent_conversations(member: Membership) -> list[Conversation]:
+    """What the console shows: the queue and every open chat (small shops see them all)."""
+    return list(
+        db.scalars(
+            select(Conversation)
+            .where(Conversation.status != "closed")
+            .order_by(Conversation.last_message_at.desc())
+        )
+    )
+
+
+def search_conversations(query: str, limit: int = 50) -> list[Conversation]:
+    query = _clip(query, 100)
+    statement = select(Conversation).order_by(Conversation.last_message_at.desc()).limit(limit)
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        matching = select(Message.conversation_id).where(
+            Message.body.ilike(like, escape="\\"), Message.sender != "system"
+        )
+        statement = statement.join(Visitor, Conversation.visitor_id == Visitor.id).where(
+            or_(
+                Conversation.id.in_(matching),
+                Visitor.name.ilike(like, escape="\\"),
+                Visitor.email.ilike(like, escape="\\"),
+                Visitor.phone.ilike(like, escape="\\"),
+            )
+        )
+    return list(db.scalars(statement))
+
+
+# --- leave a message -------------------------------------------------------------------
+
+
+def leave_message(
+    visitor: Visitor | None,
+    name: str,
+    text: str,
+    phone: str = "",
+    email: str = "",
+    page_url: str = "",
+) -> LeftMessage:
+    name, text = _clip(name, 120), (text or "").strip()
+    phone, email = _clip(phone, 40), _clip(email, 254)
+    if not name:
+        raise ServiceError("required", field="name")
+    if not phone and not email:
+        raise ServiceError("contact_required", field="phone")
+    if email:
+        email = normalize_email(email)
+    if phone and not all(c.isdigit() or c in "+-() " for c in phone):
+        raise ServiceError("phone_invalid", field="phone")
+    if not text:
+        raise ServiceError("required", field="text")
+    if len(text) > MAX_TEXT:
+        raise ServiceError("too_long", field="text", max=MAX_TEXT)
+    if visitor is not None:
+        visitor.name = visitor.name or name
+        visitor.email = visitor.email or email
+        visitor.phone = visitor.phone or phone
+    left = LeftMessage(
+        visitor_id=visitor.id if visitor else None,
+        name=name,
+        phone=phone,
+        email=email,
+        body=text,
+        page_url=_clip(page_url, 1000),
+    )
+    db.add(left)
+    db.flush()
+    return left
+
+
+# --- what the console shows -----------------------------------------------------------
+
+
+def agent_names() -> dict[int, str]:
+    rows = db.scalars(select(Membership))
+    return {m.id: m.user.name or m.user.email.split("@")[0] for m in rows}
+
+
+def agents_summary() -> list[dict]:
+    states = {s.membership_id: s for s in db.scalars(select(AgentState))}
+    summary = []
+    for member in db.scalars(select(Membership).where(Membership.status == "active")):
+        state = states.get(member.id)
+        live = state is not None and state.connections > 0
+        summary.append(
+            {
+                "id": member.id,
+                "name": member.user.name or member.user.email.split("@")[0],
+                "role": member.role,
+                "status": state.status if live else "offline",
+                "open_chats": open_load(member.id),
+            }
+        )
+    return summary
+
+
+def chatting_visitor_ids() -> set[int]:
+    return set(db.scalars(select(Conversation.visitor_id).where(Conversation.status != "closed")))
+
+
+def past_conversations(visitor: Visitor, limit: int = 20) -> list[Conversation]:
+    return list(
+        db.scalars(
+            select(Conversation)
+            .where(Conversation.visitor_id == visitor.id)
+            .order_by(Conversation.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,373 @@
+"""The widget's HTTP side: the loader script, page views and pings, left messages, files.
+
+Called from the shop's own pages (another origin): CORS is answered here, and the shop's
+allowed domains are enforced once the site key says which shop it is.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import filetype
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.chat import flood, service
+from app.chat.events import AGENT, agents_room
+from app.chat.models import Attachment, Conversation, InvitationRule, Message
+from app.chat.payloads import attachment_json, visitor_json
+from app.extensions import csrf, limiter, socketio
+from app.messages import message_for
+from tenants.db import bind_tenant, db, scoped_get
+from tenants.errors import ServiceError
+
+bp = Blueprint("widget", __name__, url_prefix="/w")
+csrf.exempt(bp)
+limiter.exempt(bp)  # flood control here is per visitor and per address (app.chat.flood)
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "widget"
+UPLOAD_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _lang() -> str:
+    wanted = (request.get_json(silent=True) or {}).get("lang") or request.args.get("lang") or ""
+    if not wanted:
+        wanted = request.accept_languages.best_match(["zh", "en"], default="en")
+    return "zh_CN" if str(wanted).lower().startswith("zh") else "en"
+
+
+def fail(error: ServiceError, status: int = 400):
+    with force_locale(_lang()):
+        body = {"error": error.code, "message": message_for(error), "field": error.field}
+    return jsonify(body), status
+
+
+def _origin_ok(allowed: list[str]) -> bool:
+    origin = request.headers.get("Origin")
+    if not origin or not allowed:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in allowed)
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if origin and request.path.startswith("/w/api/"):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    return response
+
+
+def from_widget(fn):
+    """Resolve the shop from the site key (and the visitor from the token) for a widget call."""
+
+    @wraps(fn)
+    def run(*args, **kwargs):
+        if request.method == "OPTIONS":
+            return Response(status=204)
+        data = request.get_json(silent=True) if request.is_json else None
+        data = data if isinstance(data, dict) else {}
+        g.widget_data = data
+        key = data.get("k") or request.args.get("k") or ""
+        tenant = service.tenant_for_site_key(str(key))
+        if tenant is None or tenant.status != "active":
+            return fail(ServiceError("unknown_site"), 404)
+        bind_tenant(tenant.id)
+        g.chat_settings = service.settings()
+        if not _origin_ok(g.chat_settings.allowed_domains):
+            return fail(ServiceError("origin_not_allowed"), 403)
+        g.shop = tenant
+        token = data.get("t") or request.args.get("t") or ""
+        parsed = service.read_visitor_token(current_app.config["SECRET_KEY"], str(token))
+        g.visitor = None
+        if parsed is not None and parsed[0] == tenant.id:
+            g.visitor = service.visitor_by_key(parsed[1])
+        try:
+            result = fn(*args, **kwargs)
+            db.commit()
+            return result
+        except ServiceError as error:
+            db.rollback()
+            return fail(error)
+
+    return run
+
+
+def _presence() -> dict:
+    open_now = service.in_hours(g.chat_settings, g.shop.timezone)
+    return {"online": bool(service.online_agents()) and open_now, "in_hours": open_now}
+
+
+def _unread(visitor) -> int:
+    conversation = service.open_conversation(visitor)
+    if conversation is None:
+        return 0
+    return db.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.sender == "agent",
+            Message.seq > conversation.visitor_read_seq,
+        )
+    )
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "?"
+
+
+# --- the loader --------------------------------------------------------------------------
+
+
+def widget_config(tenant, chat) -> dict:
+    with force_locale(tenant.locale):
+        greeting = chat.greeting or _("Hello! How can we help you today?")
+        offline = chat.offline_text or _(
+            "We are away right now. Leave a message and we reply soon."
+        )
+    groups = db.scalars(select(service.Group).order_by(service.Group.position, service.Group.id))
+    rules = db.scalars(select(InvitationRule).where(InvitationRule.enabled.is_(True)))
+    open_now = service.in_hours(chat, tenant.timezone)
+    return {
+        "color": chat.color,
+        "greeting": greeting,
+        "offline_text": offline,
+        "lang": "zh-CN" if tenant.locale.startswith("zh") else "en",
+        "online": bool(service.online_agents()) and open_now,
+        "in_hours": open_now,
+        "groups": [{"id": grp.id, "name": grp.name} for grp in groups],
+        "rules": [{"pattern": r.url_pattern, "seconds": r.seconds, "text": r.text} for r in rules],
+        "panel": url_for("static", filename="widget/panel.js", _external=True)
+        + f"?v={_built_version()}",
+        "socket": _base_url(),
+    }
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"] or request.host_url.rstrip("/")
+
+
+def _built_version() -> str:
+    panel = STATIC / "panel.js"
+    return str(int(panel.stat().st_mtime)) if panel.exists() else "0"
+
+
+@bp.get("/<site_key>.js")
+def loader(site_key: str):
+    tenant = service.tenant_for_site_key(site_key)
+    script = STATIC / "loader.js"
+    headers = {"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"}
+    if tenant is None or tenant.status != "active":
+        # An unknown or suspended shop shows no widget, and breaks nothing on the page.
+        return Response(
+            "/* huike: no widget for this site key */", 200, headers, mimetype="text/javascript"
+        )
+    if not script.exists():
+        abort(503, description="The widget is not built: run `make widget`.")
+    bind_tenant(tenant.id)
+    boot = {
+        "base": _base_url(),
+        "siteKey": tenant.site_key,
+        "config": widget_config(tenant, service.settings()),
+    }
+    db.commit()
+    code = script.read_text(encoding="utf-8")
+    body = code.replace(
+        '"__HUIKE_BOOT__"', json.dumps(boot, ensure_ascii=False).replace("</", "<\\/"), 1
+    )
+    return Response(body, 200, headers, mimetype="text/javascript")
+
+
+# --- page views, pings, left messages ----------------------------------------------------
+
+
+def _announce_visitor(visitor) -> None:
+    chatting = service.open_conversation(visitor) is not None
+    socketio.emit(
+        "visitor",
+        visitor_json(visitor, chatting, service.recent_pages(visitor.id, 5)),
+        to=agents_room(g.shop.id),
+        namespace=AGENT,
+    )
+
+
+@bp.route("/api/hello", methods=["POST", "OPTIONS"])
+@from_widget
+def hello():
+    if not flood.allow("hello", _client_ip()):
+        raise ServiceError("rate_limited")
+    data = g.widget_data
+    visitor = service.record_page_view(
+        g.visitor,
+        url=str(data.get("url") or ""),
+        title=str(data.get("title") or ""),
+        referrer=str(data.get("referrer") or ""),
+        lang=str(data.get("lang") or ""),
+        user_agent=request.user_agent.string,
+        ip=_client_ip(),
+    )
+    token = service.visitor_token(current_app.config["SECRET_KEY"], visitor)
+    answer = {
+        "t": token,
+        "visitor": visitor.id,
+        "unread": _unread(visitor),
+        "invite": service.take_invite(visitor),
+        **_presence(),
+    }
+    db.commit()
+    _announce_visitor(visitor)
+    return jsonify(answer)
+
+
+@bp.route("/api/ping", methods=["POST", "OPTIONS"])
+@from_widget
+def ping():
+    if g.visitor is None:
+        raise ServiceError("unauthorized")
+    service.touch(g.visitor, str(g.widget_data.get("url") or ""))
+    return jsonify(unread=_unread(g.visitor), invite=service.take_invite(g.visitor), **_presence())
+
+
+@bp.route("/api/leave", methods=["POST", "OPTIONS"])
+@from_widget
+def leave():
+    if not flood.allow("leave", _client_ip()):
+        raise ServiceError("rate_limited")
+    data = g.widget_data
+    left = service.leave_message(
+        g.visitor,
+        name=str(data.get("name") or ""),
+        text=str(data.get("text") or ""),
+        phone=str(data.get("phone") or ""),
+        email=str(data.get("email") or ""),
+        page_url=str(data.get("url") or ""),
+    )
+    db.commit()
+    socketio.emit(
+        "left_message",
+        {"id": left.id, "name": left.name},
+        to=agents_room(g.shop.id),
+        namespace=AGENT,
+    )
+    return jsonify(ok=True, id=left.id), 201
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def upload_dir(tenant_id: int) -> Path:
+    path = Path(current_app.config["INSTANCE_DIR"]) / "uploads" / str(tenant_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_upload(file_storage, visitor_id: int | None) -> Attachment:
+    """Keep an uploaded file under the shop's own folder, if its bytes are an allowed type."""
+    if file_storage is None or not file_storage.filename:
+        raise ServiceError("file_missing", field="file")
+    data = file_storage.read(UPLOAD_MAX_BYTES + 1)
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in UPLOAD_TYPES:
+        raise ServiceError("file_type", field="file")
+    attachment = Attachment(
+        visitor_id=visitor_id,
+        name=Path(file_storage.filename).name[:200],
+        content_type=kind.mime,
+        size=len(data),
+        storage_key=f"{secrets.token_hex(16)}.{kind.extension}",
+    )
+    db.add(attachment)
+    db.flush()
+    (upload_dir(attachment.tenant_id) / attachment.storage_key).write_bytes(data)
+    return attachment
+
+
+@bp.route("/api/upload", methods=["POST", "OPTIONS"])
+@from_widget
+def upload():
+    if g.visitor is None:
+        raise ServiceError("unauthorized")
+    if not flood.allow("upload", f"{g.shop.id}:{g.visitor.id}"):
+        raise ServiceError("rate_limited")
+    attachment = store_upload(request.files.get("file"), g.visitor.id)
+    token = service.visitor_token(current_app.config["SECRET_KEY"], g.visitor)
+    return jsonify(attachment=attachment_json(attachment, token)), 201
+
+
+def _visitor_may_see(attachment: Attachment, visitor) -> bool:
+    if attachment.visitor_id == visitor.id:
+        return True
+    in_their_chat = (
+        select(Message.id)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(
+            Message.attachment_id == attachment.id,
+            Message.sender == "agent",
+            Conversation.visitor_id == visitor.id,
+        )
+    )
+    return db.scalar(in_their_chat) is not None
+
+
+@bp.get("/files/<int:attachment_id>")
+def file(attachment_id: int):
+    """To the shop's agents (session) or to the visitor in whose chat it is (token)."""
+    if current_user.is_authenticated:
+        attachment = scoped_get(Attachment, attachment_id)
+    else:
+        parsed = service.read_visitor_token(
+            current_app.config["SECRET_KEY"], request.args.get("t", "")
+        )
+        if parsed is None:
+            abort(404)
+        bind_tenant(parsed[0])
+        visitor = service.visitor_by_key(parsed[1])
+        attachment = scoped_get(Attachment, attachment_id)
+        if visitor is None or attachment is None or not _visitor_may_see(attachment, visitor):
+            abort(404)
+    if attachment is None:
+        abort(404)
+    response = send_file(
+        upload_dir(attachment.tenant_id) / attachment.storage_key,
+        mimetype=attachment.content_type,
+        as_attachment=not attachment.content_type.startswith("image/"),
+        download_name=attachment.name,
+        max_age=3600,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

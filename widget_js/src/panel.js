@@ -1,0 +1,645 @@
+// Huike chat panel + real-time client. Loaded on demand by loader.js, which
+// hands it its context through a one-time callback on the <script> element.
+import { io } from "socket.io-client";
+import css from "./panel.css";
+import { STRINGS, fmt } from "./i18n.js";
+import { MessageStore } from "./store.js";
+import { throttle, uuid } from "./util.js";
+
+const doc = document;
+const ICON_CLOSE =
+  "M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z";
+const ICON_CLIP =
+  "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
+const ICON_SEND = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a1 1 0 0 0-1.39 1.16L4 11l9 1-9 1-1.99 6.24a1 1 0 0 0 1.39 1.16z";
+
+/** Tiny element builder. Text is only ever inserted as text nodes / textContent. */
+function h(tag, attrs, ...kids) {
+  const e = doc.createElement(tag);
+  for (const a in attrs || {}) {
+    const v = attrs[a];
+    if (v == null || v === false) continue;
+    if (a.startsWith("on")) e.addEventListener(a.slice(2), v);
+    else if (a === "text") e.textContent = v;
+    else if (a === "class") e.className = v;
+    else e.setAttribute(a, v === true ? "" : v);
+  }
+  for (const k of kids) if (k != null) e.append(k); // strings become text nodes
+  return e;
+}
+
+function icon(d) {
+  const ns = "http://www.w3.org/2000/svg";
+  const s = doc.createElementNS(ns, "svg");
+  s.setAttribute("viewBox", "0 0 24 24");
+  s.setAttribute("aria-hidden", "true");
+  const p = doc.createElementNS(ns, "path");
+  p.setAttribute("d", d);
+  s.append(p);
+  return s;
+}
+
+function create(ctx) {
+  const { base, siteKey: k, config, root } = ctx;
+  const S = STRINGS[ctx.lang] || STRINGS.en;
+  const groups = Array.isArray(config.groups) ? config.groups : [];
+  const store = new MessageStore();
+  const absUrl = (u) => {
+    try {
+      const x = new URL(u, base + "/");
+      return /^https?:$/.test(x.protocol) ? x.href : null;
+    } catch (e) {
+      return null;
+    }
+  };
+
+  let socket = null;
+  let connected = false;
+  let isOpen = false;
+  let conversation = null; // {id, status, agent_name}
+  let available = config.online !== false && config.in_hours !== false;
+  let unread = ctx.state().unread || 0;
+  let readSent = "";
+  let agentRead = 0;
+  let readEl = null;
+  let group = null;
+  let historyLoaded = false;
+  let greetings = [];
+  let refreshes = 0;
+  let typingTimer;
+  let noticeTimer;
+  let identity = ctx.identity();
+  let leaveDone = false;
+  let lastDraft = "";
+
+  // ---------- DOM ----------
+  const style = h("style");
+  style.textContent = css;
+  const title = h("div", { class: "t", id: "hk-title" });
+  const sub = h("div", { class: "s" });
+  const closeBtn = h("button", { class: "ic", type: "button", "aria-label": S.close, onclick: () => close() }, icon(ICON_CLOSE));
+  const greet = config.greeting ? h("div", { class: "m a" }, h("div", { class: "bb", text: config.greeting })) : null;
+  const list = h("div", { class: "l", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
+  const typing = h("div", { class: "ty", "aria-live": "polite" });
+  const chooser = h("div", { class: "g", role: "group", "aria-label": S.chooseGroup }, h("p", { text: S.chooseGroup }));
+  const rating = h("div", { class: "r hide" });
+  const leave = h("div", { class: "hide" });
+  const scroller = h("div", { class: "sc" }, greet, list, chooser, rating, leave, typing);
+  const notice = h("div", { class: "nt", role: "status", hidden: true });
+  const input = h("textarea", { rows: "1", placeholder: S.placeholder, "aria-label": S.placeholder, maxlength: "5000" });
+  const file = h("input", { type: "file", class: "hide", tabindex: "-1", "aria-hidden": "true" });
+  const attachBtn = h("button", { class: "ic", type: "button", "aria-label": S.attach, title: S.attach, onclick: () => file.click() }, icon(ICON_CLIP));
+  const sendBtn = h("button", { class: "ic sd", type: "submit", "aria-label": S.send, title: S.send }, icon(ICON_SEND));
+  const composer = h("form", { class: "c", onsubmit: (e) => (e.preventDefault(), submit()) }, attachBtn, file, input, sendBtn);
+  const panel = h(
+    "div",
+    { class: "p", role: "dialog", "aria-labelledby": "hk-title", hidden: true },
+    style,
+    h("div", { class: "h" }, h("div", { class: "ht" }, title, sub), closeBtn),
+    scroller,
+    notice,
+    composer,
+    h("div", { class: "ft", text: S.powered })
+  );
+  panel.style.setProperty("--hk", config.color || "#1f6feb");
+  panel.style.setProperty("--hkt", getComputedStyle(ctx.button).color || "#fff");
+  groups.forEach((g) =>
+    chooser.append(
+      h("button", {
+        class: "ch",
+        type: "button",
+        "aria-pressed": "false",
+        text: g.name,
+        onclick(e) {
+          group = g.id;
+          chooser.querySelectorAll(".ch").forEach((b) => b.setAttribute("aria-pressed", String(b === e.currentTarget)));
+          input.focus();
+        },
+      })
+    )
+  );
+  root.append(panel);
+
+  // Keys typed in the widget must not reach the shop's own shortcuts.
+  ["keydown", "keyup", "keypress"].forEach((t) => panel.addEventListener(t, (e) => e.stopPropagation()));
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      close();
+    }
+  });
+
+  // ---------- helpers ----------
+  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  const toBottom = () => (scroller.scrollTop = scroller.scrollHeight);
+
+  function say(e) {
+    let text = S.generic;
+    if (e instanceof Error) text = S.network;
+    else if (e && typeof e.message == "string" && e.message) text = e.message;
+    else if (e && S[e.error]) text = S[e.error];
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => (notice.hidden = true), 6000);
+  }
+
+  const active = () => conversation && conversation.status !== "closed";
+  const needGroup = () => groups.length > 1 && !active() && !store.unacked().length;
+
+  function header() {
+    title.textContent = (conversation && conversation.agent_name) || S.title;
+    let s = S.online;
+    let off = false;
+    if (!connected && socket) (s = historyLoaded ? S.reconnecting : S.connecting), (off = true);
+    else if (conversation && conversation.status === "queued") s = S.queued;
+    else if (conversation && conversation.status === "closed") (s = S.ended), (off = true);
+    else if (!available && !active()) (s = config.offline_text || S.leaveIntro), (off = true);
+    sub.textContent = s;
+    sub.classList.toggle("off", off);
+  }
+
+  function view() {
+    const offline = !available && !active() && !store.items.some((it) => it.local && !it.m);
+    leave.classList.toggle("hide", !offline);
+    composer.classList.toggle("hide", offline);
+    list.classList.toggle("hide", offline);
+    if (greet) greet.classList.toggle("hide", offline);
+    chooser.classList.toggle("hide", offline || !needGroup());
+    if (offline) buildLeave();
+    header();
+  }
+
+  // ---------- rendering ----------
+  function time(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString(ctx.lang, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function body(m) {
+    const a = m.attachment;
+    const url = a && (a.local || absUrl(a.url));
+    if (a && (m.kind === "image" || /^image\//.test(a.type || "")) && url) {
+      const img = h("img", { src: url, alt: a.name || "", loading: "lazy" });
+      img.addEventListener("load", () => nearBottom() && toBottom());
+      return h("div", { class: "bb im" }, h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, img));
+    }
+    if (a) {
+      const name = (a.name || "file") + (a.size ? " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)" : "");
+      return h("div", { class: "bb" }, url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: "📎 " + name }) : "📎 " + name);
+    }
+    return h("div", { class: "bb", text: m.text || "" });
+  }
+
+  function render(it) {
+    const m = it.m || it.local;
+    const who = m.sender === "visitor" ? "v" : m.sender === "agent" ? "a" : "y";
+    const meta = h("div", { class: "mt" });
+    if (it.state === "failed") {
+      meta.className = "mt er";
+      meta.textContent = S.failed;
+      meta.setAttribute("role", "button");
+      meta.setAttribute("tabindex", "0");
+      const retry = () => (it.local.payload ? deliver(it) : null);
+      meta.addEventListener("click", retry);
+      meta.addEventListener("keydown", (e) => e.key === "Enter" && retry());
+    } else if (it.state === "sending") meta.textContent = it.local.payload ? S.sending : S.uploading;
+    else if (it.m && who !== "y") meta.textContent = [who === "a" && it.m.agent_name, time(it.m.created_at)].filter(Boolean).join(" · ");
+    else if (who === "a" && m.agent_name) meta.textContent = m.agent_name;
+    const el = h("div", { class: "m " + who }, m.sender === "system" || m.kind === "event" ? h("div", { class: "bb", text: m.text || "" }) : body(m), meta.textContent ? meta : null);
+    if (who === "y") el.className = "m y";
+    if (it.el) it.el.replaceWith(el);
+    it.el = el;
+    return el;
+  }
+
+  /** Make the DOM list match store.items (order, new and changed items). */
+  function sync() {
+    const stick = nearBottom();
+    const kids = list.children;
+    store.items.forEach((it, i) => {
+      if (!it.el || it.dirty) render(it), (it.dirty = false);
+      if (kids[i] !== it.el) list.insertBefore(it.el, kids[i] || null);
+    });
+    while (kids.length > store.items.length) kids[kids.length - 1].remove();
+    markAgentRead();
+    view();
+    if (stick) toBottom();
+  }
+
+  function markAgentRead() {
+    let last = null;
+    for (const it of store.items) if (it.m && it.m.sender === "visitor" && it.m.conversation_id === store.conv && it.m.seq <= agentRead) last = it;
+    if (readEl && (!last || readEl.parentNode !== last.el)) readEl.remove(), (readEl = null);
+    if (last && !readEl) {
+      readEl = h("div", { class: "mt", text: S.read });
+      last.el.append(readEl);
+    }
+  }
+
+  // ---------- messages ----------
+  function incoming(m, live) {
+    const it = store.add(m);
+    if (!it) return;
+    it.dirty = true;
+    if (live) {
+      ctx.emit("message", m);
+      if (m.sender !== "visitor") {
+        setTyping(false);
+        if (!isOpen || doc.visibilityState !== "visible") ctx.badge(++unread);
+      }
+    }
+  }
+
+  function deliver(it) {
+    if (!socket || !connected) return; // sent on (re)connect with the same client_id
+    it.state = "sending";
+    it.dirty = true;
+    sync();
+    socket.timeout(15000).emit("message", it.local.payload, (err, res) => {
+      if (it.m) return; // already settled (broadcast or an earlier ack)
+      if (err) {
+        if (connected) deliver(it); // no ack in time: same client_id again, the server de-duplicates
+        return;
+      }
+      if (res && res.message && typeof res.message == "object") {
+        const dropped = store.ack(it, res.message);
+        if (dropped && dropped.el) dropped.el.remove();
+        it.dirty = true;
+        ctx.emit("message", res.message);
+      } else {
+        it.state = "failed";
+        it.dirty = true;
+        say(res);
+      }
+      sync();
+    });
+  }
+
+  function queueSend(local) {
+    local.client_id = local.client_id || uuid();
+    local.sender = "visitor";
+    const it = store.pending(local);
+    sync();
+    toBottom();
+    return it;
+  }
+
+  function payload(local, extra) {
+    const p = Object.assign({ client_id: local.client_id }, extra);
+    if (needGroup() && group != null) p.group_id = group;
+    return p;
+  }
+
+  function submit() {
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    grow();
+    draft("");
+    const local = { kind: "text", text, client_id: uuid() };
+    local.payload = payload(local, { text });
+    deliver(queueSend(local));
+    input.focus();
+  }
+
+  function upload(f) {
+    const image = /^image\//.test(f.type);
+    const local = {
+      kind: image ? "image" : "file",
+      attachment: { name: f.name, type: f.type, size: f.size, local: image && URL.createObjectURL ? URL.createObjectURL(f) : null },
+      client_id: uuid(),
+    };
+    const it = queueSend(local);
+    const fd = new FormData();
+    fd.append("file", f);
+    ctx.ready
+      .then(() => fetch(base + "/w/api/upload?k=" + encodeURIComponent(k) + "&t=" + encodeURIComponent(ctx.token()), { method: "POST", body: fd, credentials: "omit" }))
+      .then((r) => r.json().then((j) => (r.ok && j.attachment ? j.attachment : Promise.reject(j))))
+      .then((att) => {
+        local.payload = payload(local, { attachment_id: att.id });
+        deliver(it);
+      })
+      .catch((e) => {
+        store.remove(it);
+        sync();
+        say(e);
+      });
+  }
+
+  // ---------- draft (message preview), typing, read ----------
+  const sendDraft = throttle((text) => {
+    if (socket && connected && text !== lastDraft) {
+      lastDraft = text;
+      socket.emit("draft", { text });
+    }
+  }, 300);
+  const draft = (text) => sendDraft(text.length > 2000 ? text.slice(0, 2000) : text);
+
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+  input.addEventListener("input", () => {
+    grow();
+    draft(input.value);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  file.addEventListener("change", () => {
+    Array.from(file.files || []).forEach(upload);
+    file.value = "";
+  });
+
+  function setTyping(on, name) {
+    clearTimeout(typingTimer);
+    typing.textContent = on ? fmt(S.typing, { name: name || (conversation && conversation.agent_name) || S.agent }) : "";
+    if (on) typingTimer = setTimeout(() => setTyping(false), 8000);
+  }
+
+  function markRead() {
+    if (!isOpen || doc.visibilityState !== "visible") return;
+    unread = 0;
+    ctx.badge(0);
+    const seq = store.lastSeq();
+    const key = store.conv + ":" + seq;
+    if (seq && socket && connected && key !== readSent) {
+      readSent = key;
+      socket.emit("read", { seq });
+    }
+  }
+  doc.addEventListener("visibilitychange", markRead);
+
+  // ---------- conversation, rating ----------
+  function setConversation(c) {
+    if (!c) return;
+    if (c.id !== (conversation && conversation.id)) agentRead = 0;
+    conversation = c;
+    if (c.id > store.conv) store.conv = c.id;
+    if (c.status !== "closed") rating.classList.add("hide");
+    header();
+  }
+
+  function askRating(convId) {
+    let score = 0;
+    rating.textContent = "";
+    const comment = h("textarea", { rows: "2", placeholder: S.comment, "aria-label": S.comment, maxlength: "1000" });
+    const stars = h("div", { class: "st", role: "radiogroup", "aria-label": S.rateTitle });
+    const send = h("button", { class: "pb", type: "button", text: S.rateSubmit, disabled: true });
+    for (let n = 1; n <= 5; n++) {
+      stars.append(
+        h("button", {
+          type: "button",
+          role: "radio",
+          "aria-checked": "false",
+          "aria-label": fmt(S.star, { n }),
+          text: "★",
+          onclick() {
+            score = n;
+            send.disabled = false;
+            Array.from(stars.children).forEach((b, i) => {
+              b.classList.toggle("on", i < n);
+              b.setAttribute("aria-checked", String(i + 1 === n));
+            });
+          },
+        })
+      );
+    }
+    send.addEventListener("click", () => {
+      if (!score || !socket) return;
+      send.disabled = true;
+      const p = { conversation_id: convId, score };
+      if (comment.value.trim()) p.comment = comment.value.trim();
+      socket.emit("rate", p, (res) => {
+        if (res && res.ok) {
+          rating.textContent = "";
+          rating.append(h("div", { class: "ok", text: S.rateThanks }));
+        } else {
+          send.disabled = false;
+          say(res);
+        }
+      });
+    });
+    rating.append(h("p", { text: S.rateTitle }), stars, comment, send);
+    rating.classList.remove("hide");
+    if (nearBottom() || isOpen) toBottom();
+  }
+
+  // ---------- leave a message ----------
+  function buildLeave() {
+    if (leave.firstChild) return;
+    if (leaveDone) return;
+    const err = h("div", { class: "fe", role: "alert" });
+    const fields = {};
+    const field = (name, tag, attrs) => {
+      const id = "hk-f-" + name;
+      const el = h(tag, Object.assign({ id, name, "aria-describedby": id + "-e" }, attrs));
+      const e = h("div", { class: "fe", id: id + "-e" });
+      fields[name] = [el, e];
+      return h("label", { for: id }, S[name === "text" ? "message" : name], el, e);
+    };
+    const btn = h("button", { class: "pb", type: "submit", text: S.submit });
+    const form = h(
+      "form",
+      { class: "f", novalidate: true },
+      h("p", { text: config.offline_text || S.leaveIntro }),
+      field("name", "input", { autocomplete: "name", maxlength: "100" }),
+      field("phone", "input", { type: "tel", autocomplete: "tel", maxlength: "40" }),
+      field("email", "input", { type: "email", autocomplete: "email", maxlength: "200" }),
+      field("text", "textarea", { rows: "4", maxlength: "5000" }),
+      err,
+      btn
+    );
+    const show = (name, msg) => {
+      const f = fields[name];
+      if (!f) return (err.textContent = msg);
+      f[1].textContent = msg;
+      f[0].setAttribute("aria-invalid", "true");
+    };
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      for (const n in fields) fields[n][1].textContent = "", fields[n][0].removeAttribute("aria-invalid");
+      const v = {};
+      for (const n in fields) v[n] = fields[n][0].value.trim();
+      let bad = false;
+      if (!v.phone && !v.email) show("phone", S.needContact), (bad = true);
+      if (!v.text) show("text", S.needText), (bad = true);
+      if (bad) return;
+      btn.disabled = true;
+      const body = { k, t: ctx.token(), name: v.name, text: v.text, url: location.href };
+      if (v.phone) body.phone = v.phone;
+      if (v.email) body.email = v.email;
+      ctx.ready
+        .then(() => {
+          body.t = ctx.token();
+          return fetch(base + "/w/api/leave", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit" });
+        })
+        .then((r) => r.json().then((j) => ({ ok: r.ok, j })))
+        .then(({ ok, j }) => {
+          btn.disabled = false;
+          if (ok) {
+            leaveDone = true;
+            leave.textContent = "";
+            leave.append(h("div", { class: "ok", role: "status", text: S.leaveThanks }));
+            return;
+          }
+          if (j && j.errors && typeof j.errors == "object") for (const n in j.errors) show(n, String(j.errors[n]));
+          else if (j && j.field) show(j.field, j.message || S.generic);
+          else show("", (j && j.message) || S.generic);
+          const first = form.querySelector('[aria-invalid="true"]');
+          if (first) first.focus();
+        })
+        .catch(() => {
+          btn.disabled = false;
+          show("", S.network);
+        });
+    });
+    leave.append(h("div", { class: "f" }, h("p", { class: "t", text: S.leaveTitle })), form);
+  }
+
+  // ---------- greetings (agent invitations, rules) ----------
+  function showGreetings() {
+    if (!historyLoaded) return;
+    greetings.forEach((g) => (store.note({ sender: "agent", kind: "text", text: g.text, agent_name: g.agent || null }), 0));
+    greetings = [];
+    sync();
+  }
+
+  // ---------- socket ----------
+  function connect() {
+    socket = io(String(config.socket || base).replace(/\/+$/, "") + "/visitor", {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      auth: (cb) => cb({ k, t: ctx.token() }),
+    });
+    socket.on("connect", () => {
+      connected = true;
+      lastDraft = "";
+      readSent = "";
+      header();
+      history(store.lastSeq(), store.conv);
+    });
+    socket.on("disconnect", () => {
+      connected = false;
+      setTyping(false);
+      header();
+    });
+    socket.on("connect_error", (err) => {
+      connected = false;
+      header();
+      if (socket.active) return; // transport trouble: socket.io retries by itself
+      // refused by the server (bad/foreign token, flood control…)
+      const limited = /rate|limit/i.test((err && err.message) || "") || (err && err.data && err.data.error === "rate_limited");
+      if (!limited && refreshes++ < 2) ctx.refresh().then(() => socket.connect());
+      else setTimeout(() => socket.connect(), limited ? 10000 : 30000);
+    });
+    socket.on("message", (m) => {
+      incoming(m, true);
+      sync();
+      markRead();
+    });
+    socket.on("typing", (d) => setTyping(!!(d && d.typing), d && d.agent_name));
+    socket.on("read", (d) => {
+      if (d && d.seq > agentRead) agentRead = d.seq;
+      markAgentRead();
+    });
+    socket.on("conversation", (c) => {
+      setConversation(c);
+      view();
+    });
+    socket.on("closed", (d) => {
+      const id = (d && d.conversation_id) || (conversation && conversation.id);
+      setConversation(Object.assign({}, conversation, { id, status: "closed" }));
+      setTyping(false);
+      group = null;
+      chooser.querySelectorAll(".ch").forEach((b) => b.setAttribute("aria-pressed", "false"));
+      if (d && d.ask_rating) askRating(id);
+      view();
+    });
+    socket.on("invite", (d) => open({ greeting: d && d.text, agent: d && d.agent_name }));
+    socket.on("error", (e) => say(e));
+  }
+
+  function history(since, conv, again) {
+    socket.emit("history", { since }, (res) => {
+      if (!res || res.error) return say(res);
+      const c = res.conversation;
+      // the conversation changed since we last looked: fetch it from the start
+      if (c && since && conv && c.id !== conv && !again) return history(0, c.id, true);
+      setConversation(c);
+      (res.messages || []).forEach((m) => incoming(m, false));
+      refreshes = 0;
+      historyLoaded = true;
+      showGreetings();
+      // resend what was never acknowledged (same client_id → no duplicates)
+      store.unacked().forEach(deliver);
+      sync();
+      markRead();
+    });
+  }
+
+  // ---------- open / close ----------
+  function open(opts) {
+    if (opts && opts.greeting) {
+      greetings.push({ text: String(opts.greeting), agent: opts.agent });
+      showGreetings();
+      if (!historyLoaded) setTimeout(() => ((historyLoaded = historyLoaded || !!greetings.length), showGreetings()), 4000);
+    }
+    if (isOpen) return;
+    isOpen = true;
+    panel.hidden = false;
+    ctx.opened(true);
+    view();
+    toBottom();
+    const f = leave.classList.contains("hide") ? input : leave.querySelector("input");
+    if (f && !(opts && opts.rule && matchMedia("(max-width: 480px)").matches)) f.focus();
+    markRead();
+  }
+
+  function close() {
+    if (!isOpen) return;
+    const inside = root.activeElement && panel.contains(root.activeElement);
+    isOpen = false;
+    panel.hidden = true;
+    ctx.opened(false);
+    if (inside) ctx.button.focus();
+  }
+
+  ctx.badge(unread);
+  header();
+  view();
+  ctx.ready.then(connect);
+
+  return {
+    open,
+    close,
+    toggle: () => (isOpen ? close() : open()),
+    identify(data) {
+      identity = data; // reserved for CRM (HMAC-signed identity), kept for the server API to come
+    },
+    identity: () => identity,
+    status(r) {
+      if (typeof r.online == "boolean" && r.online !== available) {
+        available = r.online && config.in_hours !== false;
+        view();
+      }
+      if (!isOpen && typeof r.unread == "number" && r.unread > unread) ctx.badge((unread = r.unread));
+    },
+    token() {
+      if (socket) {
+        socket.disconnect();
+        socket.connect();
+      }
+    },
+  };
+}
+
+// The handshake: loader.js put a one-time callback on the <script> element that loaded us.
+const me = doc.currentScript;
+if (me && typeof me.huike == "function") me.huike(create);
