@@ -47,3 +47,18 @@ chromium:
 translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+
+# The visitor widget (widget_js/ → app/static/widget/). npm ci only when node_modules is
+# missing or package-lock.json changed (the stamp is named after the lock file's checksum).
+WIDGET_STAMP := widget_js/node_modules/.installed-$(shell cat widget_js/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+.PHONY: widget test-widget
+
+widget: $(WIDGET_STAMP)
+	cd widget_js && node build.mjs
+
+$(WIDGET_STAMP): widget_js/package-lock.json
+	cd widget_js && npm ci --no-audit --no-fund
+	rm -f widget_js/node_modules/.installed-* && touch $@
+
+test-widget:
+	node --test widget_js/test/

@@ -41,6 +41,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    from app.chat import events  # noqa: F401  (before init_app: handlers kept for every app)
+
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -50,12 +52,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
 
     from app import accounts, console, errors, ops
-    from app.chat import events, widget  # noqa: F401  (events registers the socket handlers)
+    from app.chat import views, widget
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(views.bp)
     errors.register(app)
 
     from app.cli import huike

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (the instance folder is set before the app is imported)
 """Test harness: the schema is made once per run by the real migrations, on SQLite or on a
 fresh PostgreSQL database (``HUIKE_TEST_DB``); each test runs inside a transaction with
 savepoints and is rolled back (SQLAlchemy 2.0: "Joining a Session into an External
@@ -20,17 +21,26 @@ _INSTANCE = Path(tempfile.mkdtemp(prefix="huike-test-"))
 os.environ["HUIKE_INSTANCE"] = str(_INSTANCE)
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from app import create_app  # noqa: E402
-from app.chat import service as chat  # noqa: E402
-from app.chat.models import Attachment, Conversation, Visitor  # noqa: E402
-from app.extensions import limiter  # noqa: E402
-from tenants import migrations, service  # noqa: E402
-from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine  # noqa: E402
-from tenants.models import Membership, Tenant  # noqa: E402
-from tenants.plans import sync_catalog  # noqa: E402
+from app import create_app
+from app.chat import flood, setup
+from app.chat import service as chat
+from app.chat.models import (
+    Attachment,
+    Conversation,
+    Group,
+    InvitationRule,
+    LeftMessage,
+    QuickReply,
+    Visitor,
+)
+from app.extensions import limiter, socketio
+from tenants import migrations, service
+from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine
+from tenants.models import Membership, Tenant
+from tenants.plans import sync_catalog
 
 BACKEND = os.environ.get("HUIKE_TEST_DB", "sqlite")
 APP_ROLE = "huike_app"
@@ -137,6 +147,7 @@ def make_test_app(**overrides):
         "TESTING": True,
         "DB_ENGINE_BOUND": True,
         "ASYNC_MODE": "threading",
+        "REDIS_URL": None,  # in-process sockets; tests/app/test_chat_processes.py runs Redis
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "OUTBOX_DIR": str(_INSTANCE / f"outbox-{uuid.uuid4().hex[:6]}"),
@@ -158,6 +169,14 @@ def app(engine):
 @pytest.fixture(autouse=True)
 def _fresh_limits(app):
     limiter.reset()
+    with app.app_context():
+        flood.reset()
+
+
+@pytest.fixture(autouse=True)
+def _sockets_serve_the_test_app(app):
+    """A test that made an app of its own took the one Socket.IO server: hand it back."""
+    socketio.init_app(app, async_mode="threading", manage_session=False, cors_allowed_origins="*")
 
 
 @pytest.fixture
@@ -217,6 +236,10 @@ class Shop:
     visitor: Visitor
     conversation: Conversation
     attachment: Attachment
+    left_message: LeftMessage
+    quick_reply: QuickReply
+    group: Group
+    rule: InvitationRule
 
 
 def make_shop(label: str) -> Shop:
@@ -245,9 +268,25 @@ def make_shop(label: str) -> Shop:
     (folder / attachment.storage_key).write_bytes(PNG)
     _, conversation, _, _ = chat.visitor_message(visitor, "c-1", f"hello from {label}")
     chat.visitor_message(visitor, "c-2", "", attachment_id=attachment.id)
+    left = chat.leave_message(visitor, f"Buyer {label}", "call me", phone="13800000000")
+    reply = setup.add_quick_reply(owner, f"hi{label}", "Hello!", shared=True)
+    group = setup.add_group(f"Sales {label}", "", [agent.id])
+    rule = setup.add_invitation_rule("*/checkout*", "30", "Need help paying?")
     db.commit()
     bind_tenant(None)
-    return Shop(owner.tenant, owner, agent, pending_token, visitor, conversation, attachment)
+    return Shop(
+        owner.tenant,
+        owner,
+        agent,
+        pending_token,
+        visitor,
+        conversation,
+        attachment,
+        left,
+        reply,
+        group,
+        rule,
+    )
 
 
 def set_tenant(shop: Shop, **fields) -> None:

@@ -1,20 +1,12 @@
 """The real-time core through real Socket.IO clients (Flask-SocketIO's test client)."""
 
-import pytest
 from sqlalchemy import func, select
 
-from app.chat import flood
 from app.chat.models import Conversation, Message
 from app.extensions import socketio
 from tenants.db import bind_tenant, db
 
 from ..conftest import login
-
-
-@pytest.fixture(autouse=True)
-def _fresh_flood(app):
-    with app.app_context():
-        flood.reset()
 
 
 def hello(client, shop, url="https://shop.example/p/1", token=None, lang="en"):

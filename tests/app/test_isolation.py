@@ -2,6 +2,16 @@
 
 from sqlalchemy import select
 
+from app.chat.models import (
+    Attachment,
+    Conversation,
+    Group,
+    GroupMember,
+    InvitationRule,
+    LeftMessage,
+    Message,
+    QuickReply,
+)
 from tenants.db import bind_tenant, db
 from tenants.models import Invitation, Membership
 
@@ -12,6 +22,11 @@ from ..conftest import login
 ID_ARGUMENTS = {
     "membership_id": lambda shop: shop.agent.id,
     "attachment_id": lambda shop: shop.attachment.id,
+    "conversation_id": lambda shop: shop.conversation.id,
+    "left_message_id": lambda shop: shop.left_message.id,
+    "quick_reply_id": lambda shop: shop.quick_reply.id,
+    "group_id": lambda shop: shop.group.id,
+    "rule_id": lambda shop: shop.rule.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -19,11 +34,25 @@ SECRET_ARGUMENTS = {"token", "filename", "site_key"}
 
 
 def state_of(shop):
+    """Every row of the shop's that a route could change."""
     bind_tenant(shop.tenant.id)
-    members = {(m.id, m.role, m.status) for m in db.scalars(select(Membership))}
-    invitations = {(i.id, i.expires_at, i.accepted_at) for i in db.scalars(select(Invitation))}
+    state = {
+        model.__tablename__: {tuple(row) for row in db.execute(select(model.__table__))}
+        for model in (
+            Membership,
+            Invitation,
+            LeftMessage,
+            QuickReply,
+            Group,
+            GroupMember,
+            InvitationRule,
+            Conversation,
+            Message,
+            Attachment,
+        )
+    }
     bind_tenant(None)
-    return members, invitations
+    return state
 
 
 def routes_with_ids(app):

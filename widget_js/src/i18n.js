@@ -2,10 +2,8 @@
 // anything starting with "zh" → zh-CN, otherwise en.
 
 export function pickLang(...candidates) {
-  for (const c of candidates) {
-    if (c && String(c).trim()) return /^zh/i.test(String(c).trim()) ? "zh-CN" : "en";
-  }
-  return "en";
+  const c = candidates.find((x) => x && String(x).trim());
+  return /^\s*zh/i.test(c) ? "zh-CN" : "en";
 }
 
 /** "{name} is typing" + {name: "Lin"} → "Lin is typing" */
@@ -15,19 +13,21 @@ export function fmt(s, vars) {
 
 // The few strings the loader needs (kept apart so the loader stays tiny).
 export const LOADER = {
-  "zh-CN": { open: "打开在线客服", close: "关闭在线客服", unread: "{n} 条未读消息" },
-  en: { open: "Open chat", close: "Close chat", unread: "{n} unread messages" },
+  "zh-CN": { open: "在线客服", unread: "（{n} 条未读）" },
+  en: { open: "Open chat", unread: " ({n} unread)" },
 };
 
 export const STRINGS = {
   "zh-CN": {
     title: "在线客服",
     close: "关闭",
+    closeChat: "关闭在线客服",
     agent: "客服",
     connecting: "正在连接…",
     reconnecting: "网络已断开，正在重新连接…",
     online: "在线，通常几分钟内回复",
     queued: "正在为您接入客服，请稍候…",
+    offline: "客服暂时不在线，请留言",
     ended: "本次会话已结束",
     typing: "{name}正在输入…",
     placeholder: "输入消息，Enter 发送，Shift+Enter 换行",
@@ -62,11 +62,13 @@ export const STRINGS = {
   en: {
     title: "Chat with us",
     close: "Close",
+    closeChat: "Close chat",
     agent: "Agent",
     connecting: "Connecting…",
     reconnecting: "Connection lost, reconnecting…",
     online: "Online, we usually reply in a few minutes",
     queued: "Waiting for an agent…",
+    offline: "We're away, leave us a message",
     ended: "This conversation has ended",
     typing: "{name} is typing…",
     placeholder: "Type a message (Enter to send, Shift+Enter for a new line)",

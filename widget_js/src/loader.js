@@ -1,7 +1,7 @@
 // Huike loader: the chat button, the visitor token, page views, pings,
 // invitation rules, and the lazy load of the chat panel. Budget ≤ 3 KB gzipped.
 import css from "./loader.css";
-import { pickLang, fmt, LOADER } from "./i18n.js";
+import { pickLang, LOADER } from "./i18n.js";
 import { tokenStore } from "./storage.js";
 import { ruleMatches, textOn } from "./util.js";
 
@@ -10,6 +10,8 @@ const boot = "__HUIKE_BOOT__";
 
 const w = window;
 const doc = document;
+const on = (el, ev, fn, o) => el.addEventListener(ev, fn, o);
+const visible = () => doc.visibilityState == "visible";
 
 function start() {
   const base = String(boot.base || "").replace(/\/+$/, "");
@@ -19,63 +21,46 @@ function start() {
   const lang = pickLang(config.lang, doc.documentElement.lang, navigator.language);
   const L = LOADER[lang];
   const listeners = {};
-  const state = { online: config.online !== false, unread: 0 };
+  const color = config.color || "#1f6feb";
   let token = store.get() || undefined;
-  let identity = null;
-  let panel = null;
-  let script = null;
+  let identity, panel, script, readyData, lastUrl, lastInvite, navTimer, resolveReady;
+  let last = {}; // the latest hello / ping answer
   let queue = [];
-  let readyData = null;
-  let lastUrl = null;
   let lastPing = 0;
-  let lastInvite = null;
   let timers = [];
-  let navTimer;
-  let resolveReady;
+  let count = 0;
   const ready = new Promise((r) => (resolveReady = r));
 
-  const emit = (ev, data) =>
-    (listeners[ev] || []).slice().forEach((fn) => {
-      try {
-        fn(data);
-      } catch (e) {
-        setTimeout(() => {
-          throw e;
-        });
-      }
-    });
+  // listeners run on their own task: one that throws cannot break the widget or the others
+  const emit = (ev, data) => (listeners[ev] || []).forEach((fn) => setTimeout(fn, 0, data));
 
   // --- the button, in a Shadow DOM host isolated from the page's CSS ---
   const host = doc.createElement("huike-widget");
   host.setAttribute("style", "all:initial!important");
   const root = host.attachShadow({ mode: "open" });
   root.innerHTML =
-    '<style></style><div class="w" part="launcher"><button class="b" type="button" aria-haspopup="dialog" aria-expanded="false">' +
-    '<svg class="c" viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.8 2 11.5c0 2.5 1.3 4.8 3.4 6.3L4.6 21.4l4.3-2.2c1 .2 2 .4 3.1.4 5.5 0 10-3.8 10-8.5S17.5 3 12 3zm-4 9.8a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6zm4 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6zm4 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6z"/></svg>' +
-    '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z"/></svg>' +
+    '<style></style><div class="w"><button class="b" type="button" aria-expanded="false">' +
+    '<svg viewBox="0 0 24 24"><path class="o" d="M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z"/></svg>' +
     '<span class="n" hidden aria-hidden="true"></span></button></div>';
   root.firstChild.textContent = css;
   const wrap = root.lastChild;
   const btn = wrap.firstChild;
   const badgeEl = btn.lastChild;
-  const color = config.color || "#1f6feb";
   wrap.style.setProperty("--hk", color);
   wrap.style.setProperty("--hkt", textOn(color));
+  const isOpen = () => wrap.classList.contains("open");
 
-  function label() {
-    const open = wrap.classList.contains("open");
-    const n = +badgeEl.textContent.replace("+", "") || 0;
-    btn.setAttribute("aria-label", (open ? L.close : L.open) + (n && !open ? " (" + fmt(L.unread, { n }) + ")" : ""));
-  }
+  // (while open, the panel labels the button "close")
+  const label = () => btn.setAttribute("aria-label", L.open + (count ? L.unread.replace("{n}", count) : ""));
   function badge(n) {
-    n = Math.max(0, n | 0);
-    badgeEl.textContent = n > 99 ? "99+" : n;
-    badgeEl.hidden = !n;
-    label();
+    count = n | 0;
+    badgeEl.textContent = count > 99 ? "99+" : count;
+    badgeEl.hidden = !count;
+    if (!isOpen()) label();
   }
   badge(0);
 
-  // --- HTTP ---
+  // --- HTTP (JSON, no cookies) ---
   const post = (path, body) =>
     fetch(base + "/w/api/" + path, {
       method: "POST",
@@ -84,88 +69,74 @@ function start() {
       credentials: "omit",
     }).then((r) => (r.ok ? r.json() : Promise.reject(r)));
 
+  const forget = () => {
+    token = undefined;
+    store.clear();
+  };
+
   function status(r) {
-    if (!r) return;
-    if (typeof r.online == "boolean") state.online = r.online;
-    if (typeof r.unread == "number") state.unread = r.unread;
-    if (panel) panel.status(r);
-    else badge(state.unread);
+    last = r;
+    panel ? panel.status(r) : badge(r.unread);
     const inv = r.invite;
-    if (inv && JSON.stringify(inv) !== lastInvite) {
-      lastInvite = JSON.stringify(inv);
-      call("open", typeof inv == "object" ? { greeting: inv.text, agent: inv.agent_name } : {});
-    } else if (state.unread > 0) load();
+    const key = inv && JSON.stringify(inv);
+    if (inv && key != lastInvite) {
+      lastInvite = key;
+      call("open", { greeting: inv.text, agent: inv.agent_name });
+    } else if (r.unread > 0) load();
   }
 
-  function hello(referrer, retry) {
+  function hello(referrer, again) {
     lastUrl = location.href;
     lastPing = Date.now();
     return post("hello", { k, t: token, url: lastUrl, title: doc.title, referrer: referrer || doc.referrer, lang }).then(
       (r) => {
-        if (r.t && r.t !== token) {
-          token = r.t;
-          store.set(token);
+        if (r.t && r.t != token) {
+          store.set((token = r.t));
           if (panel) panel.token();
         }
         resolveReady();
         status(r);
-        if (!readyData) {
-          readyData = { visitor: r.visitor };
-          emit("ready", readyData);
-        }
+        if (!readyData) emit("ready", (readyData = { visitor: r.visitor }));
         return r;
       },
       (e) => {
-        // a stale / foreign token: forget it and start over once
-        if (token && e && e.status >= 400 && e.status < 500 && e.status !== 429) {
-          token = undefined;
-          store.clear();
-          return hello(referrer);
-        }
-        retry = retry || 0;
-        if (retry < 3) setTimeout(() => hello(referrer, retry + 1), 3000 * Math.pow(3, retry));
+        // a stale or foreign token: forget it and start over; a network error: once more, later
+        if (token && e.status >= 400 && e.status < 500 && e.status != 429) return forget(), hello(referrer);
+        if (!again) setTimeout(() => hello(referrer, 1), 5000);
       }
     );
   }
 
   function ping() {
-    if (!token || doc.visibilityState !== "visible") return;
+    if (!token || !visible()) return;
     lastPing = Date.now();
     post("ping", { k, t: token, url: location.href }).then(status, (e) => {
-      if (e && (e.status === 401 || e.status === 403)) {
-        token = undefined;
-        store.clear();
-        hello();
-      }
+      if (e.status == 401 || e.status == 403) forget(), hello();
     });
   }
 
-  // --- the panel: loaded on intent, invitation, or unread reply ---
+  // --- the panel: loaded on intent, an invitation or an unread reply ---
   function load() {
     if (script || !config.panel) return;
     script = doc.createElement("script");
     script.src = config.panel;
     script.async = true;
-    // Module-private handshake: panel.js finds this one-time callback on document.currentScript.
+    // Module-private handshake: panel.js calls this one-time callback found on document.currentScript.
     script.huike = (create) => {
       script.huike = null;
       panel = create(ctx);
-      const q = queue;
+      queue.forEach(([m, a]) => panel[m].apply(null, a));
       queue = [];
-      q.forEach(([m, a]) => panel[m].apply(null, a));
     };
     script.onerror = () => {
       script.remove();
       script = null;
     };
-    (doc.head || doc.documentElement).appendChild(script);
+    doc.head.appendChild(script);
   }
   function call(m, ...a) {
     if (panel) panel[m].apply(null, a);
-    else {
-      queue.push([m, a]);
-      load();
-    }
+    else queue.push([m, a]), load();
   }
 
   const ctx = {
@@ -177,53 +148,43 @@ function start() {
     button: btn,
     ready,
     token: () => token,
-    refresh() {
-      token = undefined;
-      store.clear();
-      return hello();
-    },
-    state: () => state,
+    refresh: () => (forget(), hello()),
+    state: () => last,
     identity: () => identity,
     emit,
     badge,
     opened(open) {
       wrap.classList.toggle("open", open);
-      btn.setAttribute("aria-expanded", String(open));
-      label();
+      btn.setAttribute("aria-expanded", open);
+      if (!open) label();
       emit(open ? "open" : "close");
     },
   };
 
-  // --- invitation rules: pattern on the URL + seconds on the page ---
+  // --- invitation rules: a glob on the URL + seconds on the page, once per session ---
   function arm() {
     timers.forEach(clearTimeout);
-    timers = [];
-    (config.rules || []).forEach((rule, i) => {
-      if (!rule || !ruleMatches(rule.pattern, location.href)) return;
-      timers.push(
+    timers = (config.rules || [])
+      .filter((rule) => rule && ruleMatches(rule.pattern, location.href))
+      .map((rule) =>
         setTimeout(() => {
-          const once = "huike:" + k + ":rule:" + i;
+          const once = "huike:" + k + rule.pattern + rule.seconds;
           try {
             if (sessionStorage.getItem(once)) return;
-            sessionStorage.setItem(once, "1");
+            sessionStorage.setItem(once, 1);
           } catch (e) {
             /* fire anyway */
           }
-          if (!wrap.classList.contains("open")) call("open", { greeting: rule.text, rule: true });
-        }, (+rule.seconds || 0) * 1000)
+          if (!isOpen()) call("open", { greeting: rule.text, rule: true });
+        }, rule.seconds * 1000 || 0)
       );
-    });
   }
 
   // --- single-page-app navigation ---
   function nav() {
     clearTimeout(navTimer);
-    navTimer = setTimeout(() => {
-      if (location.href !== lastUrl) {
-        hello(lastUrl);
-        arm();
-      }
-    }, 300); // lets the app set the new document.title first
+    // a little later: lets the app set the new document.title first
+    navTimer = setTimeout(() => location.href != lastUrl && (hello(lastUrl), arm()), 300);
   }
   ["pushState", "replaceState"].forEach((name) => {
     const orig = history[name];
@@ -233,23 +194,21 @@ function start() {
       return r;
     };
   });
-  w.addEventListener("popstate", nav);
+  on(w, "popstate", nav);
 
-  btn.addEventListener("mouseenter", load);
-  btn.addEventListener("focus", load);
-  btn.addEventListener("touchstart", load, { passive: true });
-  btn.addEventListener("click", () => (panel ? panel.toggle() : call("open")));
+  on(btn, "mouseenter", load);
+  on(btn, "focus", load);
+  on(btn, "touchstart", load, { passive: true });
+  on(btn, "click", () => (panel ? panel.toggle() : call("open")));
 
   setInterval(ping, 20000);
-  doc.addEventListener("visibilitychange", () => {
-    if (doc.visibilityState === "visible" && Date.now() - lastPing > 20000) ping();
-  });
+  on(doc, "visibilitychange", () => visible() && Date.now() - lastPing > 20000 && ping());
 
   w.Huike = {
     open: () => call("open"),
     close() {
       if (panel) panel.close();
-      else queue = queue.filter((q) => q[0] !== "open");
+      else queue = queue.filter((q) => q[0] != "open");
     },
     identify(data) {
       identity = data;
@@ -257,8 +216,8 @@ function start() {
     },
     on(ev, fn) {
       (listeners[ev] = listeners[ev] || []).push(fn);
-      if (ev === "ready" && readyData) fn(readyData);
-      return () => (listeners[ev] = listeners[ev].filter((f) => f !== fn));
+      if (ev == "ready" && readyData) fn(readyData);
+      return () => (listeners[ev] = listeners[ev].filter((f) => f != fn));
     },
   };
 
@@ -267,8 +226,7 @@ function start() {
     hello();
     arm();
   };
-  if (doc.body) mount();
-  else doc.addEventListener("DOMContentLoaded", mount);
+  doc.body ? mount() : on(doc, "DOMContentLoaded", mount);
 }
 
 if (boot && boot.siteKey && !w.Huike && doc.documentElement.attachShadow) start();

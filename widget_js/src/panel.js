@@ -4,11 +4,12 @@ import { io } from "socket.io-client";
 import css from "./panel.css";
 import { STRINGS, fmt } from "./i18n.js";
 import { MessageStore } from "./store.js";
-import { throttle, uuid } from "./util.js";
+import { throttle, uuid, textOn } from "./util.js";
 
 const doc = document;
 const ICON_CLOSE =
   "M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z";
+const ICON_X = "M6 6l12 12M18 6L6 18";
 const ICON_CLIP =
   "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
 const ICON_SEND = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a1 1 0 0 0-1.39 1.16L4 11l9 1-9 1-1.99 6.24a1 1 0 0 0 1.39 1.16z";
@@ -57,8 +58,9 @@ function create(ctx) {
   let connected = false;
   let isOpen = false;
   let conversation = null; // {id, status, agent_name}
-  let available = config.online !== false && config.in_hours !== false;
-  let unread = ctx.state().unread || 0;
+  const last = ctx.state(); // the loader's latest hello / ping answer
+  let available = (typeof last.online == "boolean" ? last.online : config.online !== false) && config.in_hours !== false;
+  let unread = last.unread || 0;
   let readSent = "";
   let agentRead = 0;
   let readEl = null;
@@ -102,7 +104,7 @@ function create(ctx) {
     h("div", { class: "ft", text: S.powered })
   );
   panel.style.setProperty("--hk", config.color || "#1f6feb");
-  panel.style.setProperty("--hkt", getComputedStyle(ctx.button).color || "#fff");
+  panel.style.setProperty("--hkt", textOn(config.color || "#1f6feb"));
   groups.forEach((g) =>
     chooser.append(
       h("button", {
@@ -119,6 +121,9 @@ function create(ctx) {
     )
   );
   root.append(panel);
+  // the button's close icon (shown while open, see panel.css)
+  const svg = ctx.button.querySelector("svg");
+  if (svg) svg.append(icon(ICON_X).firstChild), svg.lastChild.setAttribute("class", "x");
 
   // Keys typed in the widget must not reach the shop's own shortcuts.
   ["keydown", "keyup", "keypress"].forEach((t) => panel.addEventListener(t, (e) => e.stopPropagation()));
@@ -154,7 +159,7 @@ function create(ctx) {
     if (!connected && socket) (s = historyLoaded ? S.reconnecting : S.connecting), (off = true);
     else if (conversation && conversation.status === "queued") s = S.queued;
     else if (conversation && conversation.status === "closed") (s = S.ended), (off = true);
-    else if (!available && !active()) (s = config.offline_text || S.leaveIntro), (off = true);
+    else if (!available && !active()) (s = S.offline), (off = true);
     sub.textContent = s;
     sub.classList.toggle("off", off);
   }
@@ -193,7 +198,8 @@ function create(ctx) {
 
   function render(it) {
     const m = it.m || it.local;
-    const who = m.sender === "visitor" ? "v" : m.sender === "agent" ? "a" : "y";
+    const ev = m.kind === "event";
+    const who = m.sender === "visitor" && !ev ? "v" : m.sender === "agent" && !ev ? "a" : "y";
     const meta = h("div", { class: "mt" });
     if (it.state === "failed") {
       meta.className = "mt er";
@@ -206,8 +212,7 @@ function create(ctx) {
     } else if (it.state === "sending") meta.textContent = it.local.payload ? S.sending : S.uploading;
     else if (it.m && who !== "y") meta.textContent = [who === "a" && it.m.agent_name, time(it.m.created_at)].filter(Boolean).join(" · ");
     else if (who === "a" && m.agent_name) meta.textContent = m.agent_name;
-    const el = h("div", { class: "m " + who }, m.sender === "system" || m.kind === "event" ? h("div", { class: "bb", text: m.text || "" }) : body(m), meta.textContent ? meta : null);
-    if (who === "y") el.className = "m y";
+    const el = h("div", { class: "m " + who }, who === "y" ? h("div", { class: "bb", text: m.text || "" }) : body(m), meta.textContent ? meta : null);
     if (it.el) it.el.replaceWith(el);
     it.el = el;
     return el;
@@ -252,10 +257,10 @@ function create(ctx) {
   }
 
   function deliver(it) {
-    if (!socket || !connected) return; // sent on (re)connect with the same client_id
     it.state = "sending";
     it.dirty = true;
     sync();
+    if (!socket || !connected) return; // sent on (re)connect with the same client_id
     socket.timeout(15000).emit("message", it.local.payload, (err, res) => {
       if (it.m) return; // already settled (broadcast or an earlier ack)
       if (err) {
@@ -485,7 +490,9 @@ function create(ctx) {
           if (ok) {
             leaveDone = true;
             leave.textContent = "";
-            leave.append(h("div", { class: "ok", role: "status", text: S.leaveThanks }));
+            const ok = h("div", { class: "ok", role: "status", tabindex: "-1", text: S.leaveThanks });
+            leave.append(ok);
+            ok.focus(); // keeps the focus (and Esc) inside the panel
             return;
           }
           if (j && j.errors && typeof j.errors == "object") for (const n in j.errors) show(n, String(j.errors[n]));
@@ -503,8 +510,8 @@ function create(ctx) {
   }
 
   // ---------- greetings (agent invitations, rules) ----------
-  function showGreetings() {
-    if (!historyLoaded) return;
+  function showGreetings(force) {
+    if (!historyLoaded && !force) return;
     greetings.forEach((g) => (store.note({ sender: "agent", kind: "text", text: g.text, agent_name: g.agent || null }), 0));
     greetings = [];
     sync();
@@ -516,7 +523,7 @@ function create(ctx) {
       path: "/socket.io",
       transports: ["websocket", "polling"],
       tryAllTransports: true,
-      auth: (cb) => cb({ k, t: ctx.token() }),
+      auth: (cb) => cb({ k, t: ctx.token(), lang: ctx.lang }),
     });
     socket.on("connect", () => {
       connected = true;
@@ -535,7 +542,8 @@ function create(ctx) {
       header();
       if (socket.active) return; // transport trouble: socket.io retries by itself
       // refused by the server (bad/foreign token, flood control…)
-      const limited = /rate|limit/i.test((err && err.message) || "") || (err && err.data && err.data.error === "rate_limited");
+      const why = (err && err.data && err.data.error) || (err && err.message) || "";
+      const limited = /rate_limit/.test(why);
       if (!limited && refreshes++ < 2) ctx.refresh().then(() => socket.connect());
       else setTimeout(() => socket.connect(), limited ? 10000 : 30000);
     });
@@ -585,20 +593,30 @@ function create(ctx) {
   }
 
   // ---------- open / close ----------
+  let lastGreeting = "";
+  let lastGreetingAt = 0;
   function open(opts) {
-    if (opts && opts.greeting) {
+    const key = opts && opts.greeting && opts.agent + "\n" + opts.greeting;
+    // the same invitation can arrive twice (socket event, then the next ping): show it once
+    if (key && (key !== lastGreeting || Date.now() - lastGreetingAt > 60000)) {
+      lastGreeting = key;
+      lastGreetingAt = Date.now();
       greetings.push({ text: String(opts.greeting), agent: opts.agent });
       showGreetings();
-      if (!historyLoaded) setTimeout(() => ((historyLoaded = historyLoaded || !!greetings.length), showGreetings()), 4000);
+      if (!historyLoaded) setTimeout(() => showGreetings(true), 4000);
     }
     if (isOpen) return;
     isOpen = true;
     panel.hidden = false;
     ctx.opened(true);
+    ctx.button.setAttribute("aria-label", S.closeChat);
     view();
-    toBottom();
-    const f = leave.classList.contains("hide") ? input : leave.querySelector("input");
-    if (f && !(opts && opts.rule && matchMedia("(max-width: 480px)").matches)) f.focus();
+    const chat = leave.classList.contains("hide");
+    if (chat) toBottom();
+    else scroller.scrollTop = 0;
+    const f = chat ? input : leave.querySelector("input");
+    // (no focus, hence no on-screen keyboard, when a rule opened the panel on a phone)
+    if (f && !(opts && opts.rule && matchMedia("(max-width: 480px)").matches)) f.focus({ preventScroll: true });
     markRead();
   }
 
@@ -625,17 +643,16 @@ function create(ctx) {
     },
     identity: () => identity,
     status(r) {
-      if (typeof r.online == "boolean" && r.online !== available) {
-        available = r.online && config.in_hours !== false;
+      const a = typeof r.online == "boolean" ? r.online && config.in_hours !== false : available;
+      if (a !== available) {
+        available = a;
         view();
       }
       if (!isOpen && typeof r.unread == "number" && r.unread > unread) ctx.badge((unread = r.unread));
     },
     token() {
-      if (socket) {
-        socket.disconnect();
-        socket.connect();
-      }
+      // a new visitor token (hello answered with another t): reconnect with it
+      if (socket && connected) socket.disconnect().connect();
     },
   };
 }

@@ -14,18 +14,15 @@ export function globToRegExp(pattern) {
  * host+path+query+hash. An empty pattern or "*" matches every page.
  */
 export function ruleMatches(pattern, href) {
-  pattern = String(pattern == null ? "" : pattern).trim();
-  if (!pattern || pattern === "*") return true;
-  const re = globToRegExp(pattern);
-  if (re.test(href)) return true;
-  let u;
+  const re = globToRegExp(String(pattern == null ? "" : pattern).trim() || "*");
+  let u = { pathname: "", search: "", hash: "", host: "" };
   try {
     u = new URL(href);
   } catch (e) {
-    return false;
+    /* only the full string then */
   }
   const rest = u.pathname + u.search + u.hash;
-  return re.test(u.pathname) || re.test(rest) || re.test(u.host + rest);
+  return [href, u.pathname, rest, u.host + rest].some((x) => re.test(x));
 }
 
 /**
@@ -75,15 +72,11 @@ export function uuid(c = globalThis.crypto) {
   return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
 }
 
-/** Readable text colour (#fff or near-black) on a background colour given as #rgb / #rrggbb. */
+/** Readable text colour (#fff or near-black) on a background colour given as #rgb / #rrggbb (YIQ brightness). */
 export function textOn(color) {
-  const m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(String(color || "").trim());
-  if (!m) return "#fff";
-  let h = m[1];
-  if (h.length === 3) h = h.replace(/./g, "$&$&");
-  const [r, g, b] = [0, 2, 4].map((i) => {
-    const c = parseInt(h.slice(i, i + 2), 16) / 255;
-    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 ? "#1f2329" : "#fff";
+  let h = String(color || "").trim().replace(/^#/, "");
+  if (!/^([\da-f]{3}){1,2}$/i.test(h)) return "#fff";
+  if (h.length < 6) h = h.replace(/./g, "$&$&");
+  const n = parseInt(h, 16);
+  return (n >> 16) * 299 + ((n >> 8) & 255) * 587 + (n & 255) * 114 > 160000 ? "#1f2329" : "#fff";
 }

@@ -1,0 +1,92 @@
+// Measure the built widget gzipped (zlib level 9), record it in docs/BENCHMARKS.md
+// (section "## Widget size", replaced in place), fail if a budget is exceeded.
+//   make widget && node widget_js/size.mjs
+import { readFile, writeFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "..");
+const out = path.join(repo, "app/static/widget");
+const bench = path.join(repo, "docs/BENCHMARKS.md");
+const LOADER_BUDGET = 3 * 1024;
+const TOTAL_BUDGET = 30 * 1024;
+
+const measure = async (f) => {
+  const raw = await readFile(path.join(out, f));
+  return { raw: raw.length, gz: gzipSync(raw, { level: 9 }).length };
+};
+let loader, panel;
+try {
+  [loader, panel] = await Promise.all([measure("loader.js"), measure("panel.js")]);
+} catch (e) {
+  console.error("size.mjs: build the widget first (make widget): " + e.message);
+  process.exit(2);
+}
+const total = loader.gz + panel.gz;
+// As served: the server inlines {base, siteKey, config}; a typical shop's config (2 groups, 1 rule).
+const sampleBoot = JSON.stringify({
+  base: "https://huike.example.com",
+  siteKey: "sk_3f9a1c2b7d4e5f60",
+  config: {
+    color: "#1f6feb",
+    greeting: "您好！欢迎光临，请问有什么可以帮您？",
+    offline_text: "客服暂时不在线，请留言，我们会尽快回复您。",
+    lang: "zh-CN",
+    online: true,
+    in_hours: true,
+    groups: [{ id: 1, name: "售前咨询" }, { id: 2, name: "售后服务" }],
+    rules: [{ pattern: "*/checkout*", seconds: 30, text: "结算遇到问题了吗？我可以帮您。" }],
+    panel: "https://huike.example.com/static/widget/panel.js?v=1795000000",
+    socket: "https://huike.example.com",
+  },
+});
+const served = gzipSync(
+  (await readFile(path.join(out, "loader.js"), "utf8")).replace('"__HUIKE_BOOT__"', sampleBoot),
+  { level: 9 }
+).length;
+const kb = (n) => (n / 1024).toFixed(1) + " KB";
+const okLoader = loader.gz <= LOADER_BUDGET;
+const okTotal = total <= TOTAL_BUDGET;
+
+const section = `## Widget size
+
+Measured by \`make widget && node widget_js/size.mjs\` (esbuild, minified IIFE, es2018; gzip level 9
+with node's zlib) on ${new Date().toISOString().slice(0, 10)}.
+
+| file | minified | gzipped | budget |
+|---|---:|---:|---|
+| \`loader.js\` (button, token, page views, pings, invitation rules) | ${loader.raw} B | **${loader.gz} B** (${kb(loader.gz)}) | ≤ 3 KB (${LOADER_BUDGET} B) ${okLoader ? "✅" : "❌"} |
+| \`loader.js\` as served, with a typical shop's config inlined (2 groups, 1 rule, zh-CN texts) | — | ${served} B (${kb(served)}) | (informative) |
+| \`panel.js\` (chat panel + socket.io-client) | ${panel.raw} B | **${panel.gz} B** (${kb(panel.gz)}) | — |
+| **total to open the panel and chat** | ${loader.raw + panel.raw} B | **${total} B** (${kb(total)}) | ≤ 30 KB (${TOTAL_BUDGET} B) ${okTotal ? "✅" : "❌"} |
+
+For reference, the widgets of other vendors (gzipped, as loaded to open a chat): Crisp ~130 KB,
+Intercom ~210 KB, Chatwoot ~170 KB. The loader alone is what every page view pays; the panel is
+fetched only on hover / focus / click, an invitation or an unread reply.
+`;
+
+let doc = "";
+try {
+  doc = await readFile(bench, "utf8");
+} catch (e) {
+  doc = "# Benchmarks\n";
+}
+const start = doc.search(/^## Widget size[ \t]*$/m);
+if (start >= 0) {
+  const rest = doc.slice(start + 1);
+  const next = rest.search(/^## /m);
+  const end = next >= 0 ? start + 1 + next : doc.length;
+  doc = doc.slice(0, start) + section + (end < doc.length ? "\n" + doc.slice(end) : "");
+} else {
+  doc = doc.replace(/\s*$/, "\n\n") + section;
+}
+await writeFile(bench, doc);
+
+console.log(`loader.js ${loader.gz} B gz (budget ${LOADER_BUDGET}; ${served} B as served with a typical config)  panel.js ${panel.gz} B gz  total ${total} B gz (budget ${TOTAL_BUDGET})`);
+console.log(`written to ${path.relative(process.cwd(), bench)}`);
+if (!okLoader || !okTotal) {
+  console.error("widget size budget exceeded");
+  process.exit(1);
+}
