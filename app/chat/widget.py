@@ -263,8 +263,6 @@ def ping():
 @bp.route("/api/leave", methods=["POST", "OPTIONS"])
 @from_widget
 def leave():
-    if not flood.allow("leave", _client_ip()):
-        raise ServiceError("rate_limited")
     data = g.widget_data
     left = service.leave_message(
         g.visitor,
@@ -274,6 +272,8 @@ def leave():
         email=str(data.get("email") or ""),
         page_url=str(data.get("url") or ""),
     )
+    if not flood.allow("leave", _client_ip()):  # only messages that would be stored count
+        raise ServiceError("rate_limited")
     db.commit()
     socketio.emit(
         "left_message",

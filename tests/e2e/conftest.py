@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
-from urllib.request import urlopen
 
 import pytest
 
-from ..conftest import free_port
+from ..live import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -27,48 +22,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class LiveServer:
-    def __init__(self, database_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.instance = Path(tempfile.mkdtemp(prefix="huike-e2e-"))
-        self.outbox = self.instance / "outbox"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "HUIKE_INSTANCE": str(self.instance),
-            "PORT": str(self.port),
-            "ASYNC_MODE": "eventlet",
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("REDIS_URL", None)
-        self.log = open(self.instance / "server.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"server did not start: {(self.instance / 'server.log').read_text()}")
-
-    def last_mail(self) -> str:
-        import email
-
-        latest = sorted(self.outbox.glob("*.eml"))[-1]
-        return email.message_from_bytes(latest.read_bytes()).get_payload(decode=True).decode()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self.log.close()
 
 
 @pytest.fixture(scope="session")

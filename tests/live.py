@@ -1,0 +1,102 @@
+"""A real Huike server process (``wsgi.py``), for tests that need one: browsers, restarts,
+several workers over Redis."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import requests
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class LiveServer:
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str | None = None,
+        port: int = 0,
+        instance: Path | None = None,
+    ) -> None:
+        self.database_url, self.redis_url = database_url, redis_url
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.instance = instance or Path(tempfile.mkdtemp(prefix="huike-live-"))
+        self.outbox = self.instance / "outbox"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "HUIKE_INSTANCE": str(self.instance),
+            "PORT": str(self.port),
+            "ASYNC_MODE": "eventlet",
+            "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": "live-test-secret",  # the same in every process: tokens carry over
+        }
+        env.pop("REDIS_URL", None)
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        self.log = open(self.instance / f"server-{self.port}.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        log = (self.instance / f"server-{self.port}.log").read_text()
+        raise RuntimeError(f"server did not start: {log}")
+
+    def restart(self) -> LiveServer:
+        """The same server again, on the same port and instance folder."""
+        return LiveServer(self.database_url, self.redis_url, self.port, self.instance)
+
+    def kill(self) -> None:
+        """As a crash would: no shutdown, no goodbye."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log.close()
+
+    def last_mail(self) -> str:
+        latest = sorted(self.outbox.glob("*.eml"))[-1]
+        return email.message_from_bytes(latest.read_bytes()).get_payload(decode=True).decode()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
+def sign_up(server: LiveServer, label: str) -> tuple[requests.Session, str]:
+    """A new shop through the real signup form: (the owner's signed-in session, site key)."""
+    session = requests.Session()
+    page = session.get(f"{server.url}/signup").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = session.post(
+        f"{server.url}/signup",
+        data={
+            "csrf_token": token,
+            "shop_name": f"Shop {label}",
+            "name": f"Owner {label}",
+            "email": f"{label}@example.com",
+            "password": "a-good-password",
+        },
+    )
+    assert response.status_code == 200 and "/console/" in response.url, response.text[:500]
+    site_key = re.search(r"/w/([\w-]+)\.js", response.text).group(1)
+    return session, site_key

@@ -1,0 +1,181 @@
+"""The chat across real server processes, with python-socketio clients: a crash loses no
+acknowledged message and duplicates none; two workers share Redis; a slow query on
+PostgreSQL does not stall other clients (eventlet + psycogreen)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+from sqlalchemy import create_engine, text
+
+from tenants.db import database_url
+
+from .conftest import BACKEND
+from .live import LiveServer, sign_up
+
+
+def visitor_client(server: LiveServer, site_key: str) -> tuple[socketio.Client, str]:
+    hello = requests.post(
+        f"{server.url}/w/api/hello",
+        json={"k": site_key, "url": "https://shop.example/p", "title": "P"},
+    ).json()
+    client = socketio.Client(reconnection=False)
+    client.connect(
+        server.url,
+        namespaces=["/visitor"],
+        auth={"k": site_key, "t": hello["t"]},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    return client, hello["t"]
+
+
+def agent_client(server: LiveServer, session: requests.Session) -> tuple[socketio.Client, list]:
+    received: list = []
+    client = socketio.Client(reconnection=False)
+    client.on("message", lambda data: received.append(data), namespace="/agent")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    client.connect(
+        server.url,
+        namespaces=["/agent"],
+        headers={"Cookie": cookie},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    assert client.call("status", {"status": "online"}, namespace="/agent") == {"status": "online"}
+    return client, received
+
+
+def test_a_crash_loses_no_acknowledged_message_and_a_resend_duplicates_none(database):
+    server = LiveServer(database.app_url)
+    _, site_key = sign_up(server, "crash")
+    visitor, token = visitor_client(server, site_key)
+    acked: dict[str, int] = {}
+    sent = [f"m{i}" for i in range(16)]  # under the flood limit of 20 per 10 s
+
+    def chatter():
+        for client_id in sent:
+            try:
+                answer = visitor.call(
+                    "message",
+                    {"client_id": client_id, "text": client_id},
+                    namespace="/visitor",
+                    timeout=5,
+                )
+            except Exception:  # the server died under us
+                return
+            acked[client_id] = answer["message"]["seq"]
+
+    talking = threading.Thread(target=chatter)
+    talking.start()
+    while len(acked) < 5:
+        time.sleep(0.01)
+    server.kill()
+    talking.join(timeout=10)
+    visitor.disconnect()
+    assert 5 <= len(acked) < len(sent)
+
+    server = server.restart()
+    try:
+        again = socketio.Client(reconnection=False)
+        again.connect(
+            server.url,
+            namespaces=["/visitor"],
+            auth={"k": site_key, "t": token},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        for client_id in sent:  # the client resends all it has no ack for (and some it has)
+            again.call(
+                "message",
+                {"client_id": client_id, "text": client_id},
+                namespace="/visitor",
+                timeout=5,
+            )
+        history = again.call("history", {"since": 0}, namespace="/visitor", timeout=5)
+        again.disconnect()
+    finally:
+        server.stop()
+    texts = [m["text"] for m in history["messages"]]
+    assert sorted(texts) == sorted(sent)  # every message once
+    assert [m["seq"] for m in history["messages"]] == list(range(1, len(sent) + 1))
+    for client_id, seq in acked.items():  # acknowledged ones kept their place
+        assert history["messages"][seq - 1]["text"] == client_id
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (the PostgreSQL pass)")
+def test_a_visitor_on_one_worker_reaches_an_agent_on_another(database):
+    redis_url = os.environ["REDIS_URL"]
+    one = LiveServer(database.app_url, redis_url)
+    two = LiveServer(database.app_url, redis_url)
+    try:
+        session, site_key = sign_up(one, "redis")
+        agent, received = agent_client(two, session)
+        visitor, _ = visitor_client(one, site_key)
+        visitor.call(
+            "message",
+            {"client_id": "r1", "text": "across workers"},
+            namespace="/visitor",
+            timeout=5,
+        )
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m["text"] for m in received] == ["across workers"]
+        visitor.disconnect()
+        agent.disconnect()
+    finally:
+        one.stop()
+        two.stop()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the green PostgreSQL driver")
+def test_a_blocked_query_does_not_stall_other_clients(database):
+    server = LiveServer(database.app_url)
+    try:
+        _, key_slow = sign_up(server, "slow")
+        _, key_fast = sign_up(server, "fast")
+        slow, _ = visitor_client(server, key_slow)
+        fast, _ = visitor_client(server, key_fast)
+        first = slow.call("message", {"client_id": "s0", "text": "hi"}, namespace="/visitor")
+        conversation_id = first["message"]["conversation_id"]
+        # Another session holds the slow shop's conversation row: its next message must wait.
+        blocker = create_engine(database_url(database.owner_url)).connect()
+        blocker.execute(
+            text("SELECT 1 FROM chat_conversations WHERE id = :i FOR UPDATE"),
+            {"i": conversation_id},
+        )
+        waiting: dict = {}
+        stuck = threading.Thread(
+            target=lambda: waiting.update(
+                slow.call(
+                    "message",
+                    {"client_id": "s1", "text": "waits"},
+                    namespace="/visitor",
+                    timeout=20,
+                )
+            )
+        )
+        stuck.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        answer = fast.call(
+            "message", {"client_id": "f1", "text": "goes"}, namespace="/visitor", timeout=5
+        )
+        elapsed = time.monotonic() - started
+        assert answer["message"]["text"] == "goes"
+        assert not waiting  # the other is still blocked in the database…
+        assert elapsed < 1.0  # …while this one was answered at once
+        blocker.rollback()
+        blocker.close()
+        stuck.join(timeout=10)
+        assert waiting["message"]["text"] == "waits"
+        slow.disconnect()
+        fast.disconnect()
+    finally:
+        server.stop()
