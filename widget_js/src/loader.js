@@ -110,9 +110,10 @@ function start() {
   function ping() {
     if (!token || !visible()) return;
     lastPing = Date.now();
-    post("ping", { k, t: token, url: location.href }).then(status, (e) => {
-      if (e.status == 401 || e.status == 403) forget(), hello();
-    });
+    post("ping", { k, t: token, url: location.href }).then(status, (e) =>
+      // a token the server no longer accepts: a new one from hello
+      e.json && e.json().then((j) => j.error == "unauthorized" && (forget(), hello()), () => 0)
+    );
   }
 
   // --- the panel: loaded on intent, an invitation or an unread reply ---
@@ -148,7 +149,7 @@ function start() {
     button: btn,
     ready,
     token: () => token,
-    refresh: () => (forget(), hello()),
+    refresh: () => hello(), // the server answers a fresh token when it refuses this one
     state: () => last,
     identity: () => identity,
     emit,

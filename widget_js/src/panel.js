@@ -84,11 +84,10 @@ function create(ctx) {
   const list = h("div", { class: "l", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
   const typing = h("div", { class: "ty", "aria-live": "polite" });
   const chooser = h("div", { class: "g", role: "group", "aria-label": S.chooseGroup }, h("p", { text: S.chooseGroup }));
-  const rating = h("div", { class: "r hide" });
   const leave = h("div", { class: "hide" });
-  const scroller = h("div", { class: "sc" }, greet, list, chooser, rating, leave, typing);
+  const scroller = h("div", { class: "sc" }, greet, list, chooser, leave, typing);
   const notice = h("div", { class: "nt", role: "status", hidden: true });
-  const input = h("textarea", { rows: "1", placeholder: S.placeholder, "aria-label": S.placeholder, maxlength: "5000" });
+  const input = h("textarea", { rows: "1", placeholder: S.placeholder, "aria-label": S.placeholder + " " + S.hint, title: S.hint, maxlength: "5000" });
   const file = h("input", { type: "file", class: "hide", tabindex: "-1", "aria-hidden": "true" });
   const attachBtn = h("button", { class: "ic", type: "button", "aria-label": S.attach, title: S.attach, onclick: () => file.click() }, icon(ICON_CLIP));
   const sendBtn = h("button", { class: "ic sd", type: "submit", "aria-label": S.send, title: S.send }, icon(ICON_SEND));
@@ -127,16 +126,19 @@ function create(ctx) {
 
   // Keys typed in the widget must not reach the shop's own shortcuts.
   ["keydown", "keyup", "keypress"].forEach((t) => panel.addEventListener(t, (e) => e.stopPropagation()));
-  panel.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") {
+  const esc = (e) => {
+    if (e.key === "Escape" && isOpen) {
       e.preventDefault();
       close();
     }
-  });
+  };
+  panel.addEventListener("keydown", esc);
+  // …and when the focus fell back to the page (the focused control was replaced)
+  doc.addEventListener("keydown", (e) => (doc.activeElement === doc.body || doc.activeElement === null) && esc(e));
 
   // ---------- helpers ----------
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-  const toBottom = () => (scroller.scrollTop = scroller.scrollHeight);
+  const toBottom = () => leave.classList.contains("hide") && (scroller.scrollTop = scroller.scrollHeight); // not over the form
 
   function say(e) {
     let text = S.generic;
@@ -165,7 +167,7 @@ function create(ctx) {
   }
 
   function view() {
-    const offline = !available && !active() && !store.items.some((it) => it.local && !it.m);
+    const offline = !available && !active() && !store.items.some((it) => !it.m && (it.state === "sending" || it.state === "failed"));
     leave.classList.toggle("hide", !offline);
     composer.classList.toggle("hide", offline);
     list.classList.toggle("hide", offline);
@@ -191,12 +193,15 @@ function create(ctx) {
     }
     if (a) {
       const name = (a.name || "file") + (a.size ? " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)" : "");
-      return h("div", { class: "bb" }, url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: "📎 " + name }) : "📎 " + name);
+      const clip = icon(ICON_CLIP);
+      clip.setAttribute("class", "fi");
+      return h("div", { class: "bb" }, clip, url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: name }) : name);
     }
     return h("div", { class: "bb", text: m.text || "" });
   }
 
   function render(it) {
+    if (it.local && it.local.card) return (it.el = it.local.card);
     const m = it.m || it.local;
     const ev = m.kind === "event";
     const who = m.sender === "visitor" && !ev ? "v" : m.sender === "agent" && !ev ? "a" : "y";
@@ -385,13 +390,13 @@ function create(ctx) {
     if (c.id !== (conversation && conversation.id)) agentRead = 0;
     conversation = c;
     if (c.id > store.conv) store.conv = c.id;
-    if (c.status !== "closed") rating.classList.add("hide");
     header();
   }
 
   function askRating(convId) {
     let score = 0;
-    rating.textContent = "";
+    // a card in the message list, right after the closed conversation's last message
+    const rating = h("div", { class: "r" });
     const comment = h("textarea", { rows: "2", placeholder: S.comment, "aria-label": S.comment, maxlength: "1000" });
     const stars = h("div", { class: "st", role: "radiogroup", "aria-label": S.rateTitle });
     const send = h("button", { class: "pb", type: "button", text: S.rateSubmit, disabled: true });
@@ -422,7 +427,9 @@ function create(ctx) {
       socket.emit("rate", p, (res) => {
         if (res && res.ok) {
           rating.textContent = "";
-          rating.append(h("div", { class: "ok", text: S.rateThanks }));
+          const ok = h("div", { class: "ok", role: "status", tabindex: "-1", text: S.rateThanks });
+          rating.append(ok);
+          ok.focus();
         } else {
           send.disabled = false;
           say(res);
@@ -430,8 +437,9 @@ function create(ctx) {
       });
     });
     rating.append(h("p", { text: S.rateTitle }), stars, comment, send);
-    rating.classList.remove("hide");
-    if (nearBottom() || isOpen) toBottom();
+    store.note({ card: rating });
+    sync();
+    toBottom();
   }
 
   // ---------- leave a message ----------

@@ -61,9 +61,10 @@ export class MessageStore {
     return it;
   }
 
-  /** A local-only line (a greeting) placed after everything known now. */
+  /** A local-only line (a greeting, a card) placed after everything in the list now. */
   note(local) {
-    const it = { m: null, local, k: [this.conv, this.lastSeq() + 0.5], n: ++this.n, state: "local" };
+    const after = this.items.some((x) => !x.m && x.k[0] === Infinity); // unsent messages are last: go after them
+    const it = { m: null, local, k: after ? [Infinity, 0] : [this.conv, this.lastSeq() + 0.5], n: ++this.n, state: "local" };
     this.items.push(it);
     this.items.sort(cmp);
     return it;
