@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +21,18 @@ def _persistent_secret(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _flood_limits(raw: str | None) -> dict[str, str] | None:
+    """``FLOOD_LIMITS='{"message": "100/second"}'`` overrides some of app.chat.flood's limits."""
+    if not raw:
+        return None
+    from app.chat.flood import DEFAULT_LIMITS
+
+    overrides = json.loads(raw)
+    if not isinstance(overrides, dict):
+        raise ValueError('FLOOD_LIMITS must be a JSON object, e.g. {"connect": "100/minute"}')
+    return {**DEFAULT_LIMITS, **{str(k): str(v) for k, v in overrides.items()}}
 
 
 def from_env(env: dict[str, str] | None = None) -> dict:
@@ -41,6 +54,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "FLOOD_LIMITS": _flood_limits(env.get("FLOOD_LIMITS")),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "20 per hour"),

@@ -118,7 +118,8 @@ def _origin_allowed(allowed: list[str]) -> bool:
 
 
 def _refuse(code: str, lang: str = "en"):
-    raise ConnectionRefusedError(error_payload(ServiceError(code), lang))
+    """The client sees ``err.message`` = the code and ``err.data`` = the worded error."""
+    raise ConnectionRefusedError(code, error_payload(ServiceError(code), lang))
 
 
 @socketio.on("connect", namespace=VISITOR)

@@ -22,7 +22,6 @@ from flask import (
     jsonify,
     request,
     send_file,
-    url_for,
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -151,7 +150,16 @@ def _client_ip() -> str:
 # --- the loader --------------------------------------------------------------------------
 
 
-def widget_config(tenant, chat) -> dict:
+def loader_config(tenant, chat) -> dict:
+    """Inlined in the loader: only what drawing the button needs (the loader budget is 3 KB)."""
+    return {
+        "color": chat.color,
+        "lang": "zh-CN" if tenant.locale.startswith("zh") else "en",
+    }
+
+
+def panel_config(tenant, chat) -> dict:
+    """Sent with the first page view's answer: what the panel and the invitation rules need."""
     with force_locale(tenant.locale):
         greeting = chat.greeting or _("Hello! How can we help you today?")
         offline = chat.offline_text or _(
@@ -159,29 +167,13 @@ def widget_config(tenant, chat) -> dict:
         )
     groups = db.scalars(select(service.Group).order_by(service.Group.position, service.Group.id))
     rules = db.scalars(select(InvitationRule).where(InvitationRule.enabled.is_(True)))
-    open_now = service.in_hours(chat, tenant.timezone)
     return {
-        "color": chat.color,
+        "in_hours": service.in_hours(chat, tenant.timezone),
         "greeting": greeting,
         "offline_text": offline,
-        "lang": "zh-CN" if tenant.locale.startswith("zh") else "en",
-        "online": bool(service.online_agents()) and open_now,
-        "in_hours": open_now,
         "groups": [{"id": grp.id, "name": grp.name} for grp in groups],
         "rules": [{"pattern": r.url_pattern, "seconds": r.seconds, "text": r.text} for r in rules],
-        "panel": url_for("static", filename="widget/panel.js", _external=True)
-        + f"?v={_built_version()}",
-        "socket": _base_url(),
     }
-
-
-def _base_url() -> str:
-    return current_app.config["BASE_URL"] or request.host_url.rstrip("/")
-
-
-def _built_version() -> str:
-    panel = STATIC / "panel.js"
-    return str(int(panel.stat().st_mtime)) if panel.exists() else "0"
 
 
 @bp.get("/<site_key>.js")
@@ -197,11 +189,7 @@ def loader(site_key: str):
     if not script.exists():
         abort(503, description="The widget is not built: run `make widget`.")
     bind_tenant(tenant.id)
-    boot = {
-        "base": _base_url(),
-        "siteKey": tenant.site_key,
-        "config": widget_config(tenant, service.settings()),
-    }
+    boot = {"siteKey": tenant.site_key, "config": loader_config(tenant, service.settings())}
     db.commit()
     code = script.read_text(encoding="utf-8")
     body = code.replace(
@@ -245,6 +233,7 @@ def hello():
         "unread": _unread(visitor),
         "invite": service.take_invite(visitor),
         **_presence(),
+        "config": panel_config(g.shop, g.chat_settings),
     }
     db.commit()
     _announce_visitor(visitor)
@@ -255,7 +244,7 @@ def hello():
 @from_widget
 def ping():
     if g.visitor is None:
-        raise ServiceError("unauthorized")
+        return fail(ServiceError("unauthorized"), 401)
     service.touch(g.visitor, str(g.widget_data.get("url") or ""))
     return jsonify(unread=_unread(g.visitor), invite=service.take_invite(g.visitor), **_presence())
 
@@ -320,7 +309,7 @@ def store_upload(file_storage, visitor_id: int | None) -> Attachment:
 @from_widget
 def upload():
     if g.visitor is None:
-        raise ServiceError("unauthorized")
+        return fail(ServiceError("unauthorized"), 401)
     if not flood.allow("upload", f"{g.shop.id}:{g.visitor.id}"):
         raise ServiceError("rate_limited")
     attachment = store_upload(request.files.get("file"), g.visitor.id)

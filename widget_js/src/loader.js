@@ -13,8 +13,11 @@ const doc = document;
 const on = (el, ev, fn, o) => el.addEventListener(ev, fn, o);
 const visible = () => doc.visibilityState == "visible";
 
+const self = doc.currentScript; // only set while this script first runs
+
 function start() {
-  const base = String(boot.base || "").replace(/\/+$/, "");
+  // The server that sent this script: the snippet's src without "/w/<site key>.js".
+  const base = boot.base || self.src.replace(/\/w\/[^/]*$/, "");
   const k = boot.siteKey;
   const config = boot.config || {};
   const store = tokenStore("huike:" + k);
@@ -90,6 +93,9 @@ function start() {
     lastPing = Date.now();
     return post("hello", { k, t: token, url: lastUrl, title: doc.title, referrer: referrer || doc.referrer, lang }).then(
       (r) => {
+        // What only the open panel and the rules need comes with the first answer, keeping
+        // the inlined loader small.
+        if (r.config && !config.greeting) Object.assign(config, r.config), arm();
         if (r.t && r.t != token) {
           store.set((token = r.t));
           if (panel) panel.token();
@@ -118,9 +124,9 @@ function start() {
 
   // --- the panel: loaded on intent, an invitation or an unread reply ---
   function load() {
-    if (script || !config.panel) return;
+    if (script) return;
     script = doc.createElement("script");
-    script.src = config.panel;
+    script.src = base + "/static/widget/panel.js"; // revalidated by its ETag: no stale panel
     script.async = true;
     // Module-private handshake: panel.js calls this one-time callback found on document.currentScript.
     script.huike = (create) => {
