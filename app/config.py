@@ -67,6 +67,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # valid for the session; a shift is long
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
     }

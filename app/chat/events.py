@@ -39,6 +39,30 @@ class Peer:
 
 
 PEERS: dict[tuple[str, str], Peer] = {}  # (namespace, sid) -> who is on that socket
+_heartbeat: list = []  # this worker's presence task, started with its first agent
+
+
+def _keep_agents_present(app) -> None:
+    """Every so often, tell the database which agents this worker still holds a socket for."""
+    interval = app.config["AGENT_HEARTBEAT_SECONDS"]
+    while True:
+        socketio.sleep(interval)
+        by_tenant: dict[int, list[int]] = {}
+        for (namespace, _sid), peer in list(PEERS.items()):
+            if namespace == AGENT:
+                by_tenant.setdefault(peer.tenant_id, []).append(peer.ident)
+        with app.app_context():
+            for tenant_id, member_ids in by_tenant.items():
+                bind_tenant(tenant_id)
+                service.agents_seen(member_ids)
+                db.commit()
+            db.remove()
+
+
+def _start_heartbeat() -> None:
+    if not _heartbeat and current_app.config["AGENT_HEARTBEAT_SECONDS"]:
+        app = current_app._get_current_object()
+        _heartbeat.append(socketio.start_background_task(_keep_agents_present, app))
 
 
 def agents_room(tenant_id: int) -> str:
@@ -273,6 +297,7 @@ def agent_connect(auth=None):
     tid = member.tenant_id
     lang = current_user.user.locale or "en"
     PEERS[(AGENT, request.sid)] = Peer(tid, "agent", member.id, lang=lang)
+    _start_heartbeat()
     join_room(agents_room(tid))
     state = service.agent_connected(member.id)
     assigned = service.drain_queue() if state.status == "online" else []

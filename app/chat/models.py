@@ -55,6 +55,9 @@ class AgentState(TenantScoped, Base):
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(10), default="offline")
     connections: Mapped[int] = mapped_column(default=0)
+    # Refreshed by every worker for the agents connected to it: a crashed worker's agents
+    # stop counting as online once this is older than PRESENCE_TTL.
+    seen_at: Mapped[datetime | None]
     last_assigned_at: Mapped[datetime | None]
 
 

@@ -35,6 +35,7 @@ MAX_TEXT = 5000
 MAX_CLIENT_ID = 64
 VISIT_GAP = timedelta(minutes=30)  # a new visit after half an hour away
 ON_SITE = timedelta(seconds=70)  # the loader pings every 20 s while the page is visible
+PRESENCE_TTL = timedelta(seconds=90)  # workers refresh their agents' seen_at every 30 s
 STATUSES = ("online", "away", "offline")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -107,6 +108,7 @@ def online_agents(group_id: int | None = None) -> list[AgentState]:
         .where(
             AgentState.status == "online",
             AgentState.connections > 0,
+            AgentState.seen_at >= utcnow() - PRESENCE_TTL,
             Membership.status == "active",
         )
     )
@@ -132,7 +134,17 @@ def set_status(membership_id: int, status: str) -> AgentState:
 def agent_connected(membership_id: int) -> AgentState:
     state = agent_state(membership_id)
     state.connections += 1
+    state.seen_at = utcnow()
     return state
+
+
+def agents_seen(membership_ids: list[int], now: datetime | None = None) -> None:
+    """A worker's heartbeat for the agents connected to it."""
+    db.execute(
+        update(AgentState)
+        .where(AgentState.membership_id.in_(membership_ids))
+        .values(seen_at=now or utcnow())
+    )
 
 
 def agent_disconnected(membership_id: int) -> AgentState:
@@ -628,10 +640,11 @@ def agent_names() -> dict[int, str]:
 
 def agents_summary() -> list[dict]:
     states = {s.membership_id: s for s in db.scalars(select(AgentState))}
+    fresh = utcnow() - PRESENCE_TTL
     summary = []
     for member in db.scalars(select(Membership).where(Membership.status == "active")):
         state = states.get(member.id)
-        live = state is not None and state.connections > 0
+        live = state is not None and state.connections > 0 and (state.seen_at or fresh) > fresh
         summary.append(
             {
                 "id": member.id,

@@ -140,6 +140,7 @@ def upgrade() -> None:
         sa.Column("membership_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("connections", sa.Integer(), nullable=False),
+        sa.Column("seen_at", tenants.db.UTCDateTime(), nullable=True),
         sa.Column("last_assigned_at", tenants.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

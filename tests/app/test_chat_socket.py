@@ -276,3 +276,21 @@ def test_round_robin_with_a_limit_then_the_queue(app, client, two_tenants):
     owner.emit("close", {"conversation_id": first}, namespace="/agent", callback=True)
     after = {c["id"]: c for c in events(agent, "/agent", "conversation")}
     assert (after[second]["assignee_id"], after[second]["status"]) == (a.owner.id, "open")
+
+
+def test_an_agent_left_behind_by_a_crashed_worker_stops_counting_as_online(
+    app, client, two_tenants
+):
+    from datetime import timedelta
+
+    from app.chat import service
+
+    a = two_tenants.a
+    agent_socket(app, client, a.agent)
+    bind_tenant(a.tenant.id)
+    assert [s.membership_id for s in service.online_agents()] == [a.agent.id]
+    state = service.agent_state(a.agent.id)
+    state.seen_at -= timedelta(minutes=2)  # no heartbeat since: its worker died
+    db.commit()
+    assert service.online_agents() == []
+    assert service.agents_summary()[1]["status"] == "offline"
