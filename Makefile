@@ -11,16 +11,16 @@ MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po
 
 .PHONY: run test test-sqlite test-postgres install lint chromium translations-update bench
 
-run: install $(MO)
+run: install $(MO) widget
 	$(BIN)/flask --app app huike init
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python wsgi.py
 
-test: install $(MO) chromium lint test-sqlite test-postgres
+test: install $(MO) widget chromium lint test-widget test-sqlite test-postgres
 
-test-sqlite: install $(MO)
+test-sqlite: install $(MO) widget
 	HUIKE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: install $(MO)
+test-postgres: install $(MO) widget
 	HUIKE_TEST_DB=postgresql PG_ADMIN_URL=$(PG_ADMIN_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -55,6 +55,8 @@ WIDGET_STAMP := widget_js/node_modules/.installed-$(shell cat widget_js/package-
 
 widget: $(WIDGET_STAMP)
 	cd widget_js && node build.mjs
+	mkdir -p app/static/vendor  # the console's Socket.IO client, from the same lock file
+	cp widget_js/node_modules/socket.io-client/dist/socket.io.min.js app/static/vendor/
 
 $(WIDGET_STAMP): widget_js/package-lock.json
 	cd widget_js && npm ci --no-audit --no-fund
