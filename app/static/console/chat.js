@@ -78,6 +78,7 @@ const convs = new Map(); // id -> conversation summary (open and queued)
 const lastMsg = new Map(); // conversation id -> last message (for the list preview)
 const drafts = new Map(); // conversation id -> {text, at} (消息预知)
 const visitorDrafts = new Map(); // visitor id -> {text, at} (before a conversation exists)
+const composerDrafts = new Map(); // conversation id -> the agent's unsent text
 const visitorNames = new Map(); // visitor id -> name (from the snapshot and `visitor` events)
 const pending = new Map(); // client_id -> {payload, node, conversation_id, sent}
 let tab = "mine";
@@ -233,6 +234,16 @@ async function openConversation(id, { readonly = false } = {}) {
   }
   if (ticket !== openSeq) return; // another click won
   const conv = answer.conversation;
+  if (!current || current.id !== conv.id) {
+    // each chat keeps its own unsent reply
+    if (current) {
+      stopTyping();
+      if (!current.readonly) composerDrafts.set(current.id, ui.input.value);
+    }
+    ui.input.value = composerDrafts.get(conv.id) || "";
+    composerDrafts.delete(conv.id);
+    autoGrow();
+  }
   current = {
     id: conv.id,
     conv,
@@ -252,7 +263,7 @@ async function openConversation(id, { readonly = false } = {}) {
   drawComposer();
   drawPanel();
   renderList();
-  scrollToBottom(true);
+  scrollToBottom();
   markRead();
   if (!current.readonly) ui.input.focus();
   history.replaceState(null, "", "#c" + conv.id);
