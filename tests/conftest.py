@@ -147,8 +147,8 @@ def make_test_app(**overrides):
         "TESTING": True,
         "DB_ENGINE_BOUND": True,
         "ASYNC_MODE": "threading",
-        "REDIS_URL": None,
-        "AGENT_HEARTBEAT_SECONDS": 0,  # no background thread on the test's one connection  # in-process sockets; tests/app/test_chat_processes.py runs Redis
+        "REDIS_URL": None,  # in-process sockets; tests/test_chat_processes.py runs Redis
+        "AGENT_HEARTBEAT_SECONDS": 0,  # no background thread on the test's one connection
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "OUTBOX_DIR": str(_INSTANCE / f"outbox-{uuid.uuid4().hex[:6]}"),

@@ -21,7 +21,7 @@ from app.chat import flood, service
 from app.chat.payloads import conversation_json, message_json, visitor_json
 from app.extensions import socketio
 from app.messages import message_for
-from tenants.db import bind_tenant, db, scoped_get
+from tenants.db import bind_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -166,8 +166,9 @@ def visitor_connect(auth=None):
     join_room(visitor_room(tenant.id, visitor.id))
     service.touch(visitor)
     db.commit()
+    chatting = service.open_conversation(visitor) is not None
     socketio.emit(
-        "visitor", visitor_json(visitor, chatting=True), to=agents_room(tenant.id), namespace=AGENT
+        "visitor", visitor_json(visitor, chatting), to=agents_room(tenant.id), namespace=AGENT
     )
 
 
@@ -332,6 +333,7 @@ def _announce_agent(membership_id: int, status: str, connections: int) -> None:
 def _snapshot(member: Membership, names: dict[int, str]) -> dict:
     chatting = service.chatting_visitor_ids()
     return {
+        "now": utcnow().isoformat(),  # the console measures time on site against this clock
         "me": {
             "id": member.id,
             "name": names.get(member.id),

@@ -117,6 +117,9 @@ class Conversation(TenantScoped, Base):
     )
     status: Mapped[str] = mapped_column(String(10), default="queued")  # queued/open/closed
     last_seq: Mapped[int] = mapped_column(default=0)
+    # the newest visible message, for the conversation list without a query per row
+    last_sender: Mapped[str] = mapped_column(String(10), default="")
+    last_text: Mapped[str] = mapped_column(String(200), default="")
     visitor_read_seq: Mapped[int] = mapped_column(default=0)
     agent_read_seq: Mapped[int] = mapped_column(default=0)
     page_url: Mapped[str] = mapped_column(String(1000), default="")

@@ -57,6 +57,7 @@ def conversation_json(conversation: Conversation, agent_names: dict[int, str]) -
         "agent_name": agent_names.get(conversation.assignee_id),
         "group_id": conversation.group_id,
         "last_seq": conversation.last_seq,
+        "last_message": {"sender": conversation.last_sender, "text": conversation.last_text},
         "agent_read_seq": conversation.agent_read_seq,
         "visitor_read_seq": conversation.visitor_read_seq,
         "page_url": conversation.page_url,

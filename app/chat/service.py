@@ -354,6 +354,8 @@ def _store(
         return _existing(conversation.id, sender, client_id), False
     if sender != "note":
         conversation.last_message_at = now
+        conversation.last_sender = sender
+        conversation.last_text = (text or (attachment.name if attachment else ""))[:200]
     return message, True
 
 

@@ -246,7 +246,14 @@ def ping():
     if g.visitor is None:
         return fail(ServiceError("unauthorized"), 401)
     service.touch(g.visitor, str(g.widget_data.get("url") or ""))
-    return jsonify(unread=_unread(g.visitor), invite=service.take_invite(g.visitor), **_presence())
+    answer = {
+        "unread": _unread(g.visitor),
+        "invite": service.take_invite(g.visitor),
+        **_presence(),
+    }
+    db.commit()
+    _announce_visitor(g.visitor)  # still here: keeps the agents' live list current
+    return jsonify(answer)
 
 
 @bp.route("/api/leave", methods=["POST", "OPTIONS"])

@@ -201,6 +201,8 @@ def upgrade() -> None:
         sa.Column("assignee_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.Column("last_sender", sa.String(length=10), nullable=False),
+        sa.Column("last_text", sa.String(length=200), nullable=False),
         sa.Column("visitor_read_seq", sa.Integer(), nullable=False),
         sa.Column("agent_read_seq", sa.Integer(), nullable=False),
         sa.Column("page_url", sa.String(length=1000), nullable=False),

@@ -969,20 +969,15 @@ socket.on("snapshot", (snap) => {
   fetchPreviews();
 });
 
-/** The summaries carry no last message: ask for the last one of the most recent chats. */
-async function fetchPreviews() {
-  const missing = sortedConvs((c) => c.last_seq > 0 && (!lastMsg.has(c.id) || (lastMsg.get(c.id).seq || 0) < c.last_seq)).slice(0, 20);
-  for (const c of missing) {
-    if (!socket.connected) return;
-    try {
-      const answer = await call(socket, "open", { conversation_id: c.id, since: Math.max(0, c.last_seq - 1) });
-      rememberLast(c.id, answer.messages);
-      renderList();
-    } catch (_e) {
-      /* not worth a toast */
+/** Each summary carries its newest visible message: seed the list's previews from it. */
+function fetchPreviews() {
+  for (const c of convs.values()) {
+    const last = c.last_message;
+    if (last && last.sender && !lastMsg.has(c.id)) {
+      lastMsg.set(c.id, { sender: last.sender, text: last.text, kind: "text", seq: c.last_seq });
     }
-    await new Promise((r) => setTimeout(r, 150));
   }
+  renderList();
 }
 
 function onMessage(m) {
