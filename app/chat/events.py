@@ -100,7 +100,7 @@ def handler(namespace: str, event: str) -> Callable:
         def run(data=None):
             peer = PEERS.get((namespace, request.sid))
             if peer is None:
-                return {"error": "unauthorized", "message": "Reconnect, please."}
+                return error_payload(ServiceError("unauthorized"))
             bind_tenant(peer.tenant_id)
             kind = event if event in ("message", "draft") and peer.kind == "visitor" else "event"
             key = f"{peer.kind}:{peer.tenant_id}:{peer.ident}"

@@ -158,9 +158,10 @@ def loader_config(tenant, chat) -> dict:
     }
 
 
-def panel_config(tenant, chat) -> dict:
-    """Sent with the first page view's answer: what the panel and the invitation rules need."""
-    with force_locale(tenant.locale):
+def panel_config(tenant, chat, lang: str) -> dict:
+    """Sent with the first page view's answer: what the panel and the invitation rules need.
+    The shop's own texts as written; the defaults in the visitor's language."""
+    with force_locale(lang):
         greeting = chat.greeting or _("Hello! How can we help you today?")
         offline = chat.offline_text or _(
             "We are away right now. Leave a message and we reply soon."
@@ -233,7 +234,7 @@ def hello():
         "unread": _unread(visitor),
         "invite": service.take_invite(visitor),
         **_presence(),
-        "config": panel_config(g.shop, g.chat_settings),
+        "config": panel_config(g.shop, g.chat_settings, _lang()),
     }
     db.commit()
     _announce_visitor(visitor)

@@ -21,7 +21,8 @@ function start() {
   const k = boot.siteKey;
   const config = boot.config || {};
   const store = tokenStore("huike:" + k);
-  const lang = pickLang(config.lang, doc.documentElement.lang, navigator.language);
+  // The page says what language it is in; the shop's setting covers pages that do not.
+  const lang = pickLang(doc.documentElement.lang, config.lang, navigator.language);
   const L = LOADER[lang];
   const listeners = {};
   const color = config.color || "#1f6feb";
