@@ -56,6 +56,14 @@ MESSAGES = {
     "file_missing": lazy_gettext("Choose a file to send."),
     "file_too_big": lazy_gettext("Files can be at most %(max_mb)s MB."),
     "file_type": lazy_gettext("Only images, PDF, ZIP and Office documents can be sent."),
+    # chat settings
+    "color_invalid": lazy_gettext("Choose a colour like #1f6feb."),
+    "domain_invalid": lazy_gettext("%(domain)s is not a domain name like myshop.com."),
+    "number_invalid": lazy_gettext("Enter a whole number from %(low)s to %(high)s."),
+    "hours_invalid": lazy_gettext("Give each open day an opening time before the closing time."),
+    "shortcut_invalid": lazy_gettext(
+        "A shortcut is one word of letters, digits, - or _ (at most 30 characters)."
+    ),
 }
 
 

@@ -36,8 +36,13 @@ SECRET_ARGUMENTS = {"token", "filename", "site_key"}
 def state_of(shop):
     """Every row of the shop's that a route could change."""
     bind_tenant(shop.tenant.id)
-    state = {
-        model.__tablename__: {tuple(row) for row in db.execute(select(model.__table__))}
+    state = {  # Core selects are not ORM-filtered: say which shop
+        model.__tablename__: {
+            tuple(row)
+            for row in db.execute(
+                select(model.__table__).where(model.__table__.c.tenant_id == shop.tenant.id)
+            )
+        }
         for model in (
             Membership,
             Invitation,

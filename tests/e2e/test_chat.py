@@ -30,7 +30,8 @@ def shop(live_server, tmp_path):
     session, site_key = sign_up(live_server, f"shop-{uuid.uuid4().hex[:6]}")
     page = tmp_path / "index.html"
     page.write_text(
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Tea House · Longjing</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Tea House · Longjing</title>"
         "<style>* { font-family: serif !important; color: red !important; }"
         " button { display: none !important; }</style></head><body><h1>Longjing tea</h1>"
         f'<script async src="{live_server.url}/w/{site_key}.js"></script></body></html>'
@@ -100,7 +101,9 @@ def test_nobody_online_leave_a_message_lands_in_the_inbox(browser, live_server, 
     widget.locator("button.b").click()
     widget.get_by_label("Name").fill("Chen")
     widget.get_by_label("Phone").fill("138 0013 8000")
-    widget.get_by_role("textbox", name="Message", exact=True).fill("Please call me about 5 kg of Longjing.")
+    widget.get_by_role("textbox", name="Message", exact=True).fill(
+        "Please call me about 5 kg of Longjing."
+    )
     screenshot(page, "widget-leave-message")
     widget.get_by_role("button", name="Send message").click()
     expect(widget.get_by_text("Thank you! We'll get back to you soon.")).to_be_visible()
