@@ -118,7 +118,7 @@ def from_widget(fn):
             return result
         except ServiceError as error:
             db.rollback()
-            return fail(error)
+            return fail(error, 429 if error.code == "rate_limited" else 400)
 
     return run
 

@@ -226,3 +226,29 @@ def test_agent_invitation_reaches_the_loader_on_its_next_ping(client, two_tenant
     assert (
         post(client, "/w/api/ping", k=a.tenant.site_key, t=token["t"]).get_json()["invite"] is None
     )
+
+
+def test_page_view_and_connect_floods_get_a_clear_answer(two_tenants):
+    from app.extensions import socketio
+
+    from ..conftest import make_test_app
+
+    strict = make_test_app(
+        FLOOD_LIMITS={
+            **__import__("app.chat.flood").chat.flood.DEFAULT_LIMITS,
+            "hello": "3/minute",
+            "connect": "2/minute",
+        }
+    )
+    client = strict.test_client()
+    a = two_tenants.a
+    answers = [
+        post(client, "/w/api/hello", k=a.tenant.site_key, url="https://a.example/")
+        for _ in range(4)
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert "too fast" in answers[-1].get_json()["message"]
+    token = answers[0].get_json()["t"]
+    auth = {"k": a.tenant.site_key, "t": token}
+    sockets = [socketio.test_client(strict, namespace="/visitor", auth=auth) for _ in range(3)]
+    assert [s.is_connected("/visitor") for s in sockets] == [True, True, False]
