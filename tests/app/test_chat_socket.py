@@ -294,3 +294,31 @@ def test_an_agent_left_behind_by_a_crashed_worker_stops_counting_as_online(
     db.commit()
     assert service.online_agents() == []
     assert service.agents_summary()[1]["status"] == "offline"
+
+
+def test_one_visitor_cannot_act_on_another_visitors_chat(app, client, two_tenants):
+    """Same shop, two visitors: ids from the other one's chat lead nowhere."""
+    a = two_tenants.a
+    intruder = visitor_socket(app, a, hello(client, a)["t"])
+    rated = intruder.emit(
+        "rate",
+        {"conversation_id": a.conversation.id, "score": 1},
+        namespace="/visitor",
+        callback=True,
+    )
+    assert rated["error"] == "not_found"
+    stolen = intruder.emit(
+        "message",
+        {"client_id": "i1", "text": "look", "attachment_id": a.attachment.id},
+        namespace="/visitor",
+        callback=True,
+    )
+    assert stolen["error"] == "not_found"
+    history = intruder.emit("history", {"since": 0}, namespace="/visitor", callback=True)
+    assert history == {"conversation": None, "messages": []}
+    assert (
+        app.test_client()
+        .get(f"/w/files/{a.attachment.id}?t={hello(app.test_client(), a)['t']}")
+        .status_code
+        == 404
+    )
