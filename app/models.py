@@ -1,6 +1,7 @@
 """Every table of the product, imported in one place for migrations and the test schema."""
 
 from app.chat import models as chat_models
+from billing import models as billing_models
 from tenants import models as tenants_models
 
-__all__ = ["chat_models", "tenants_models"]
+__all__ = ["billing_models", "chat_models", "tenants_models"]

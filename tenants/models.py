@@ -52,6 +52,9 @@ class Tenant(TenantRoot, Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"), default="free")
     seats: Mapped[int | None]  # seats paid for; None = the plan's included seats
+    # The plan holds until then (a paid period plus any grace); after it the shop is on the
+    # default plan. None: no end (the free plan, or staff granted it open-ended).
+    paid_until: Mapped[datetime | None]
     trial_plan_code: Mapped[str | None] = mapped_column(ForeignKey("plans.code"))
     trial_ends_at: Mapped[datetime | None]
     feature_overrides: Mapped[dict] = mapped_column(default=dict)  # staff: feature -> on/off

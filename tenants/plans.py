@@ -46,6 +46,11 @@ def catalog(session: Session | None = None) -> list[Plan]:
     return list((session or db()).scalars(select(Plan).order_by(Plan.position)))
 
 
+def default_plan(session: Session | None = None) -> Plan:
+    """Where a shop lands with nothing paid: the catalog's first free plan."""
+    return next(p for p in catalog(session) if p.price_per_seat_year == 0)
+
+
 def trial_plan(session: Session | None = None) -> Plan | None:
     """The plan a new shop tries for free: the first in the catalog that offers a trial."""
     return next((p for p in catalog(session) if p.trial_days > 0), None)
@@ -83,6 +88,9 @@ def entitlements(
     if trialing and tenant.trial_plan_code:
         plan = session.get(Plan, tenant.trial_plan_code)
         seat_limit = max(plan.trial_seats, plan.included_seats, tenant.seats or 0)
+    elif tenant.paid_until is not None and tenant.paid_until <= now:
+        plan = default_plan(session)  # lapsed: back to free, nothing deleted
+        seat_limit = plan.included_seats
     else:
         plan = session.get(Plan, tenant.plan_code)
         seat_limit = tenant.seats or plan.included_seats

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, inspect, text
 
 import app.models  # noqa: F401
 from tenants import migrations
-from tenants.db import Base, database_url
+from tenants.db import Base, TenantScoped, database_url
 
 from .conftest import create_database, drop_database
 
@@ -47,7 +47,11 @@ def test_upgrade_downgrade_upgrade():
                     )
                 ).scalars()
                 # every tenant-owned table, and the tenants table itself, is guarded
-                owned = {t.name for t in Base.metadata.tables.values() if "tenant_id" in t.c}
+                owned = {
+                    m.local_table.name
+                    for m in Base.registry.mappers
+                    if issubclass(m.class_, TenantScoped)
+                }
                 assert set(policies) == set(forced) == owned | {"tenants"}
         engine.dispose()
     finally:
