@@ -28,11 +28,11 @@ from app.accounts.forms import (
 from app.accounts.identity import Principal
 from app.config import LANGUAGES
 from app.extensions import limiter
-from app.mail import send_mail
 from app.messages import message_for
 from tenants import service
 from tenants.db import db
 from tenants.errors import ServiceError
+from tenants.mail import send_mail
 
 bp = Blueprint("accounts", __name__)
 

@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.features import current_entitlements, requires_feature
-from app.mail import send_mail
 from app.messages import message_for
 from tenants import service
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
+from tenants.mail import send_mail
 from tenants.models import Membership
 from tenants.plans import catalog
 

@@ -1,4 +1,5 @@
-"""Outgoing e-mail: SMTP when ``SMTP_URL`` is set, otherwise an outbox folder to read."""
+"""Outgoing e-mail for every module (accounts, chat, billing): SMTP when ``SMTP_URL`` is
+set, otherwise an outbox folder to read."""
 
 from __future__ import annotations
 
