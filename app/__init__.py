@@ -59,6 +59,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(views.bp)
+
+    from billing import views as billing_views
+
+    csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form
+    limiter.exempt(billing_views.webhook)
+    app.register_blueprint(billing_views.bp)
     errors.register(app)
 
     from app.cli import huike

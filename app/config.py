@@ -67,6 +67,10 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # valid for the session; a shift is long
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,  # tests: a local server
+        "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",

@@ -22,6 +22,24 @@ FEATURE_NAMES = {
 }
 PLAN_NAMES = {"free": _l("Free"), "pro": _l("Pro")}
 ROLE_NAMES = {"owner": _l("Owner"), "admin": _l("Admin"), "agent": _l("Agent")}
+SUBSCRIPTION_NAMES = {
+    "none": _l("None"),
+    "trialing": _l("Trial"),
+    "active": _l("Active"),
+    "past_due": _l("Payment overdue"),
+    "canceled": _l("Canceled"),
+    "unpaid": _l("Unpaid"),
+    "incomplete": _l("Awaiting payment"),
+    "offline": _l("Paid offline"),
+}
+INVOICE_NAMES = {
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "paid": _l("Paid"),
+    "void": _l("Void"),
+    "uncollectible": _l("Uncollectible"),
+    "offline": _l("Paid offline"),
+}
 STATUS_NAMES = {"invited": _l("Invited"), "active": _l("Active"), "disabled": _l("Disabled")}
 
 
@@ -82,4 +100,6 @@ def register_template_helpers(app: Flask) -> None:
             "plan_name": lambda plan: PLAN_NAMES.get(plan.code, plan.name),
             "role_names": ROLE_NAMES,
             "status_names": STATUS_NAMES,
+            "subscription_names": SUBSCRIPTION_NAMES,
+            "invoice_names": INVOICE_NAMES,
         }
