@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -72,9 +72,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(huike)
 
     @app.before_request
-    def _start_request() -> None:
+    def _start_request():
         bind_tenant(None)  # identity binds it (Flask-Login's loader); nothing else may
         g.tenant = current_user.tenant if current_user.is_authenticated else None
+        if (
+            g.tenant is not None
+            and g.tenant.status == "suspended"
+            and request.blueprint in ("console", "chat", "billing")
+        ):
+            return render_template("console/suspended.html"), 403
+        return None
 
     @app.teardown_request
     @app.teardown_appcontext

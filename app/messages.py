@@ -56,6 +56,7 @@ MESSAGES = {
     "file_missing": lazy_gettext("Choose a file to send."),
     "file_too_big": lazy_gettext("Files can be at most %(max_mb)s MB."),
     "file_type": lazy_gettext("Only images, PDF, ZIP and Office documents can be sent."),
+    "suspended": lazy_gettext("This shop is suspended. Contact Huike support."),
     # chat settings
     "color_invalid": lazy_gettext("Choose a colour like #1f6feb."),
     "domain_invalid": lazy_gettext("%(domain)s is not a domain name like myshop.com."),

@@ -294,6 +294,8 @@ def agent_connect(auth=None):
         _refuse("origin_not_allowed")
     if not current_user.is_authenticated:
         _refuse("unauthorized")
+    if current_user.tenant.status != "active":
+        _refuse("suspended")
     member = current_user.membership
     tid = member.tenant_id
     lang = current_user.user.locale or "en"

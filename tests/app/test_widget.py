@@ -252,3 +252,31 @@ def test_page_view_and_connect_floods_get_a_clear_answer(two_tenants):
     auth = {"k": a.tenant.site_key, "t": token}
     sockets = [socketio.test_client(strict, namespace="/visitor", auth=auth) for _ in range(3)]
     assert [s.is_connected("/visitor") for s in sockets] == [True, True, False]
+
+
+def test_a_suspended_shop_has_no_widget_and_its_console_says_why(app, client, two_tenants):
+    from app.extensions import socketio
+
+    from ..conftest import set_tenant
+
+    a = two_tenants.a
+    token = post(client, "/w/api/hello", k=a.tenant.site_key, url="https://a.example/").get_json()
+    set_tenant(a, status="suspended")
+    loader = client.get(f"/w/{a.tenant.site_key}.js").get_data(True)
+    assert "no widget" in loader
+    assert (
+        post(client, "/w/api/hello", k=a.tenant.site_key, url="https://a.example/").status_code
+        == 404
+    )
+    visitor = socketio.test_client(
+        app, namespace="/visitor", auth={"k": a.tenant.site_key, "t": token["t"]}
+    )
+    assert not visitor.is_connected("/visitor")
+    login(client, a.owner)
+    page = client.get("/console/")
+    assert page.status_code == 403 and "is suspended" in page.get_data(True)
+    assert client.get("/console/conversations").status_code == 403
+    agent = socketio.test_client(app, namespace="/agent", flask_test_client=client)
+    assert not agent.is_connected("/agent")
+    set_tenant(a, status="active")
+    assert client.get("/console/").status_code == 200
