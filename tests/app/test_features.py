@@ -77,3 +77,17 @@ def test_entitlements_follow_the_trial_clock(two_tenants):
     assert rights.seat_limit == 5
     after = entitlements(tenant, now + timedelta(days=3))
     assert not after.trialing and after.features == frozenset() and after.seat_limit == 2
+
+
+def test_paid_pro_unlocks_and_a_lapsed_one_locks_again(client, two_tenants):
+    a = two_tenants.a
+    set_tenant(
+        a, trial_ends_at=None, plan_code="pro", seats=3, paid_until=utcnow() + timedelta(days=30)
+    )
+    login(client, a.agent)
+    for path in GATED_PAGES.values():
+        assert client.get(path).status_code == 200, path
+    set_tenant(a, paid_until=utcnow() - timedelta(minutes=1))  # lapsed, no webhook needed
+    for feature, path in GATED_PAGES.items():
+        locked = client.get(path, headers={"Accept": "application/json"})
+        assert locked.status_code == 402 and locked.get_json()["feature"] == feature
