@@ -73,6 +73,9 @@ def _snapshot(account: BillingAccount, tenant: Tenant) -> dict:
 
 def apply_to_tenant(account: BillingAccount, tenant: Tenant, grace: timedelta) -> None:
     """Make the shop's plan, seats and paid-until follow its subscription."""
+    if account.status in ("active", "past_due") and tenant.trial_ends_at:
+        # Paying ends the free trial: from now on the seats are the ones paid for.
+        tenant.trial_ends_at = min(tenant.trial_ends_at, utcnow())
     if account.status in ("active", "trialing"):
         tenant.plan_code, tenant.seats = account.plan_code, account.seats
         end = account.current_period_end

@@ -28,7 +28,9 @@ class LiveServer:
         redis_url: str | None = None,
         port: int = 0,
         instance: Path | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
+        self.extra_env = extra_env or {}
         self.database_url, self.redis_url = database_url, redis_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,6 +48,7 @@ class LiveServer:
         env.pop("REDIS_URL", None)
         if redis_url:
             env["REDIS_URL"] = redis_url
+        env.update(self.extra_env)
         self.log = open(self.instance / f"server-{self.port}.log", "a")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
@@ -64,7 +67,9 @@ class LiveServer:
 
     def restart(self) -> LiveServer:
         """The same server again, on the same port and instance folder."""
-        return LiveServer(self.database_url, self.redis_url, self.port, self.instance)
+        return LiveServer(
+            self.database_url, self.redis_url, self.port, self.instance, self.extra_env
+        )
 
     def kill(self) -> None:
         """As a crash would: no shutdown, no goodbye."""
@@ -85,6 +90,7 @@ class LiveServer:
 def sign_up(server: LiveServer, label: str) -> tuple[requests.Session, str]:
     """A new shop through the real signup form: (the owner's signed-in session, site key)."""
     session = requests.Session()
+    session.headers["Accept-Language"] = "en"  # the owner's language: tests read English
     page = session.get(f"{server.url}/signup").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = session.post(

@@ -65,6 +65,7 @@ def invoice(inv_id: str, customer: str, sub_id: str, status: str, amount: int) -
         amount_due=amount,
         amount_paid=amount if status == "paid" else 0,
         currency="cny",
+        created=int(time.time()),
         number=f"HK-{inv_id[-4:]}",
         hosted_invoice_url=f"https://invoice.stripe.com/i/{inv_id}",
     )
