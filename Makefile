@@ -44,8 +44,14 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# The chat load benchmark (tests/bench/chat_load.py, ~10 minutes; not part of make test):
+# BENCH_ARGS="--quick" for a small run, "--db postgresql" for PostgreSQL, "--write-docs" to
+# rewrite its figures in docs/BENCHMARKS.md.
+bench: install $(MO)
+	$(BIN)/python -m tests.bench.chat_load $(BENCH_ARGS)
+
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app billing
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 # The visitor widget (widget_js/ → app/static/widget/). npm ci only when node_modules is

@@ -65,11 +65,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form
     limiter.exempt(billing_views.webhook)
     app.register_blueprint(billing_views.bp)
+    from billing.backoffice import views as backoffice
+
+    app.register_blueprint(backoffice.bp)
+    login_view = app.view_functions["backoffice.login"]
+    for key in (None, backoffice.email_key):  # per address, and per e-mail
+        login_view = limiter.limit(backoffice.login_limit, methods=["POST"], key_func=key)(
+            login_view
+        )
+    app.view_functions["backoffice.login"] = login_view
     errors.register(app)
 
-    from app.cli import huike
+    from app.cli import huike, staff
 
     app.cli.add_command(huike)
+    app.cli.add_command(staff)
 
     @app.before_request
     def _start_request():

@@ -1,4 +1,5 @@
-"""``flask --app app huike …``: set-up commands (migrate, catalog, demo shop)."""
+"""``flask --app app huike …``: set-up commands (migrate, catalog, demo shop);
+``flask --app app staff …``: the back office's staff accounts."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from billing.backoffice import staff as staff_accounts
+from billing.models import STAFF_ROLES, StaffUser
 from tenants import migrations
 from tenants.db import cross_tenant, db
+from tenants.errors import ServiceError
 from tenants.models import User
 from tenants.plans import sync_catalog
 from tenants.service import signup
@@ -52,3 +56,83 @@ def init(ctx: click.Context) -> None:
     ctx.invoke(migrate)
     ctx.invoke(catalog)
     ctx.invoke(demo)
+
+
+staff = AppGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")
+
+STAFF_ERRORS = {
+    "email_invalid": "That is not a valid e-mail address.",
+    "password_short": "Use a password of at least 8 characters.",
+    "password_long": "That password is too long.",
+    "role_invalid": "Choose the role admin, billing or support.",
+    "staff_exists": "A staff account with this e-mail exists already.",
+    "staff_unknown": "No staff account has this e-mail.",
+}
+
+
+def _staff_error(error: ServiceError) -> click.ClickException:
+    db.rollback()
+    return click.ClickException(STAFF_ERRORS.get(error.code, error.code))
+
+
+def _show_totp(member) -> None:
+    click.echo("Scan this into an authenticator app (shown once, keep it secret):")
+    click.echo(f"  URI:    {staff_accounts.provisioning_uri(member)}")
+    click.echo(f"  Secret: {member.totp_secret}")
+
+
+@staff.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(STAFF_ROLES), default="support", show_default=True)
+@click.option("--name", default="", help="Shown in the back office and the audit log.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for when not given (give it only in scripts).",
+)
+def create_staff(email: str, role: str, name: str, password: str) -> None:
+    """Create a staff account; prints its TOTP secret once."""
+    try:
+        member = staff_accounts.create_staff(email, password, role, name)
+        db.commit()
+    except ServiceError as error:
+        raise _staff_error(error) from None
+    click.echo(f"Staff account {member.email} ({member.role}) created.")
+    _show_totp(member)
+
+
+@staff.command("list")
+def list_staff() -> None:
+    """Every staff account with its role and last sign-in."""
+    for member in db.scalars(select(StaffUser).order_by(StaffUser.email)):
+        state = "active" if member.active else "deactivated"
+        last = member.last_login_at.strftime("%Y-%m-%d %H:%M") if member.last_login_at else "never"
+        click.echo(f"{member.email:40} {member.role:8} {state:12} last sign-in {last}")
+
+
+@staff.command("deactivate")
+@click.argument("email")
+def deactivate_staff(email: str) -> None:
+    """Lock a staff account out; its open sessions end."""
+    try:
+        member = staff_accounts.find_staff(email)
+    except ServiceError as error:
+        raise _staff_error(error) from None
+    staff_accounts.deactivate(member)
+    db.commit()
+    click.echo(f"Staff account {member.email} deactivated.")
+
+
+@staff.command("reset-totp")
+@click.argument("email")
+def reset_totp(email: str) -> None:
+    """A new TOTP secret (a lost phone); the old codes and open sessions stop working."""
+    try:
+        member = staff_accounts.find_staff(email)
+    except ServiceError as error:
+        raise _staff_error(error) from None
+    staff_accounts.new_totp_secret(member)
+    db.commit()
+    _show_totp(member)

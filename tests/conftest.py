@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.chat import flood, setup
 from app.chat import service as chat
+from app.chat import setup
 from app.chat.models import (
     Attachment,
     Conversation,
@@ -37,7 +37,7 @@ from app.chat.models import (
     Visitor,
 )
 from app.extensions import limiter, socketio
-from tenants import migrations, service
+from tenants import migrations, ratelimit, service
 from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine
 from tenants.models import Membership, Tenant
 from tenants.plans import sync_catalog
@@ -171,7 +171,7 @@ def app(engine):
 def _fresh_limits(app):
     limiter.reset()
     with app.app_context():
-        flood.reset()
+        ratelimit.reset()
 
 
 @pytest.fixture(autouse=True)

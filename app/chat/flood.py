@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import current_app
 from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+
+from tenants.ratelimit import moving_window
 
 DEFAULT_LIMITS = {
     "connect": "30/minute",  # per address
@@ -18,22 +18,8 @@ DEFAULT_LIMITS = {
     "upload": "10/minute",  # per visitor
 }
 
-_limiters: dict[str, MovingWindowRateLimiter] = {}
-
-
-def _limiter() -> MovingWindowRateLimiter:
-    uri = current_app.config["RATELIMIT_STORAGE_URI"]
-    if uri not in _limiters:
-        _limiters[uri] = MovingWindowRateLimiter(storage_from_string(uri))
-    return _limiters[uri]
-
 
 def allow(kind: str, key: str) -> bool:
     """False once ``key`` has used up its ``kind`` allowance (the caller answers clearly)."""
     limits = current_app.config.get("FLOOD_LIMITS") or DEFAULT_LIMITS
-    return _limiter().hit(parse(limits[kind]), kind, key)
-
-
-def reset() -> None:
-    for limiter in _limiters.values():
-        limiter.storage.reset()
+    return moving_window().hit(parse(limits[kind]), kind, key)

@@ -1,0 +1,1 @@
+"""The platform staff back office: tenants, subscriptions, staff actions, revenue, audit."""
