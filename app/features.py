@@ -34,7 +34,7 @@ SUBSCRIPTION_NAMES = {
 }
 INVOICE_NAMES = {
     "draft": _l("Draft"),
-    "open": _l("Open"),
+    "open": _l("Awaiting payment"),
     "paid": _l("Paid"),
     "void": _l("Void"),
     "uncollectible": _l("Uncollectible"),
