@@ -15,9 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-FIXTURES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared/stripe/fixtures3-subset.json").read_text()
-)["resources"]
+# Stripe's own example objects (stripe/openapi fixtures3.json, MIT licence, Copyright Stripe,
+# Inc.; see fixtures/README.md), kept in the repository so the tests need nothing beside it.
+FIXTURES = json.loads((Path(__file__).parent / "fixtures/stripe-objects.json").read_text())[
+    "resources"
+]
 _ids = itertools.count(1)
 
 
