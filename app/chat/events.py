@@ -194,7 +194,8 @@ def visitor_message(peer: Peer, data: dict):
         attachment_id=_int(data.get("attachment_id")),
         group_id=_int(data.get("group_id")),
     )
-    names = service.agent_names()
+    # a visitor's message names no agent; only a new conversation's summary does
+    names = service.agent_names() if started else {}
     mine = message_json(message, names, peer.token)
     if stored:
         tid = peer.tenant_id

@@ -328,10 +328,8 @@ def _store(
     agent_id: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Message, bool]:
-    """Store one message, or find the one this client id already stored."""
-    found = _existing(conversation.id, sender, client_id)
-    if found is not None:
-        return found, False
+    """Store one message (callers have looked for its client id already); a copy that raced
+    in on another connection is found instead."""
     now = now or utcnow()
     savepoint = db.begin_nested()
     try:
