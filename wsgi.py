@@ -28,4 +28,10 @@ if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     app.logger.info("serving", extra={"url": f"http://{host}:{port}", "async_mode": ASYNC_MODE})
-    socketio.run(app, host=host, port=port, log_output=False)
+    options = {}
+    if ASYNC_MODE == "eventlet":
+        # eventlet serves at most 1,024 connections at once unless told otherwise; every open
+        # socket holds one, so a worker meant for thousands of visitors needs a higher cap (and
+        # a file-descriptor limit to match: ulimit -n / systemd LimitNOFILE).
+        options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "1024"))
+    socketio.run(app, host=host, port=port, log_output=False, **options)
