@@ -130,14 +130,6 @@ def _int(value) -> int | None:
         raise ServiceError("bad_request") from None
 
 
-def _origin_allowed(allowed: list[str]) -> bool:
-    origin = request.headers.get("Origin")
-    if not origin or not allowed:
-        return True
-    host = urlsplit(origin).hostname or ""
-    return any(host == d or host.endswith("." + d) for d in allowed)
-
-
 # --- /visitor ----------------------------------------------------------------------------
 
 
@@ -157,7 +149,9 @@ def visitor_connect(auth=None):
     if tenant is None or parsed is None or parsed[0] != tenant.id or tenant.status != "active":
         _refuse("unauthorized", lang)
     bind_tenant(tenant.id)
-    if not _origin_allowed(service.settings().allowed_domains):
+    if not service.origin_allowed(
+        request.headers.get("Origin"), service.settings().allowed_domains
+    ):
         _refuse("origin_not_allowed", lang)
     visitor = service.visitor_by_key(parsed[1])
     if visitor is None:

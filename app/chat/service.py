@@ -64,6 +64,14 @@ def tenant_for_site_key(site_key: str) -> Tenant | None:
         return db.scalar(select(Tenant).where(Tenant.site_key == (site_key or "")[:32]))
 
 
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """A shop's widget answers its own domains (and their subdomains); none listed: any."""
+    if not origin or not allowed:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in allowed)
+
+
 def visitor_by_key(key: str) -> Visitor | None:
     return db.scalar(select(Visitor).where(Visitor.key == key))
 

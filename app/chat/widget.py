@@ -10,7 +10,6 @@ import json
 import secrets
 from functools import wraps
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import filetype
 from flask import (
@@ -68,14 +67,6 @@ def fail(error: ServiceError, status: int = 400):
     return jsonify(body), status
 
 
-def _origin_ok(allowed: list[str]) -> bool:
-    origin = request.headers.get("Origin")
-    if not origin or not allowed:
-        return True
-    host = urlsplit(origin).hostname or ""
-    return any(host == d or host.endswith("." + d) for d in allowed)
-
-
 @bp.after_request
 def _cors(response: Response) -> Response:
     origin = request.headers.get("Origin")
@@ -104,7 +95,9 @@ def from_widget(fn):
             return fail(ServiceError("unknown_site"), 404)
         bind_tenant(tenant.id)
         g.chat_settings = service.settings()
-        if not _origin_ok(g.chat_settings.allowed_domains):
+        if not service.origin_allowed(
+            request.headers.get("Origin"), g.chat_settings.allowed_domains
+        ):
             return fail(ServiceError("origin_not_allowed"), 403)
         g.shop = tenant
         token = data.get("t") or request.args.get("t") or ""
