@@ -2,7 +2,7 @@
 and how many inbound messages a second are stored, acknowledged and delivered to an agent, at
 what latency, for eventlet, gevent and threading, against a bare python-socketio relay.
 
-    python -m tests.bench.chat_load                       # the full run (~10 minutes)
+    python -m tests.bench.chat_load                       # the full run (~8-10 minutes)
     python -m tests.bench.chat_load --quick               # a small one (~2 minutes)
     python -m tests.bench.chat_load --write-docs          # and rewrite docs/BENCHMARKS.md
 
@@ -10,9 +10,9 @@ For each target: a fresh database (``flask huike init``), a real server process 
 wsgi.py`` with ASYNC_MODE, or tests/bench/bare_relay.py), a shop signed up through the real form
 whose owner is the agent (own process, ``/agent`` namespace, status online). Then
 
-1. ``--connections`` visitors each get a token from ``POST /w/api/hello`` and open a websocket
-   to ``/visitor``; after ``--hold`` seconds: how many are still connected, and the server's
-   RSS growth per connection.
+1. ``--connections`` websockets to ``/visitor`` (visitor tokens from ``POST /w/api/hello``: one
+   per sender, one per ``--share-token`` idle sockets); after ``--hold`` seconds: how many are
+   still connected, and the server's RSS growth per connection.
 2. With those sockets still open, ``--senders`` of them send ``--rate`` messages a second for
    ``--duration`` seconds (open loop, unique client ids, the send time in the text): the
    stored-and-acknowledged rate, the rate and latency at which the agent receives them.
