@@ -34,4 +34,9 @@ if __name__ == "__main__":
         # socket holds one, so a worker meant for thousands of visitors needs a higher cap (and
         # a file-descriptor limit to match: ulimit -n / systemd LimitNOFILE).
         options["max_size"] = int(os.environ.get("MAX_CONNECTIONS", "1024"))
+    elif ASYNC_MODE == "threading":
+        # Werkzeug's server: Flask-SocketIO refuses it unless stdin is a terminal, so under
+        # systemd, nohup or CI the worker would exit at once. Threading mode is the measured
+        # alternative (docs/BENCHMARKS.md), not the production default: allow it explicitly.
+        options["allow_unsafe_werkzeug"] = True
     socketio.run(app, host=host, port=port, log_output=False, **options)

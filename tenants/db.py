@@ -8,6 +8,7 @@ security policies created by the migrations, so a missed filter still cannot lea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,8 +23,8 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
-    text,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -37,6 +38,8 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import NullPool, StaticPool
 
 TENANT_KEY = "tenant_id"
+MAX_ID = 2**63 - 1  # BIGINT; SQLite's INTEGER
+IDLE_BEFORE_PING = 10.0  # seconds a pooled PostgreSQL connection may idle before it is pinged
 CROSS_KEY = "cross_tenant"
 
 
@@ -99,7 +102,8 @@ def database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
+    """``autocommit``: PostgreSQL connections that stay in autocommit, for ``autocommit_engine``."""
     url = database_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -124,7 +128,29 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if not in_memory else "BEGIN")
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # pool_pre_ping would cost a round trip on every checkout, i.e. on every socket event: ping
+    # only a connection that sat idle for a while instead (a dropped busy one fails one request
+    # and makes the pool replace every connection older than it).
+    if autocommit:
+        # Each use is one round trip: 20 kept connections serve thousands of writes a second
+        # (more, connected and closed per burst, cost more than they bring); the overflow is
+        # for threading mode, whose thousands of threads wait long for the GIL.
+        engine = create_engine(url, pool_size=20, max_overflow=20, isolation_level="AUTOCOMMIT")
+    else:
+        engine = create_engine(url, pool_size=20, max_overflow=20)
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle_since(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy):
+        idle_since = record.info.get("idle_since")  # None: just connected
+        if idle_since is not None and time.monotonic() - idle_since > IDLE_BEFORE_PING:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise DisconnectionError("idle connection lost") from error  # the pool retries
 
     @event.listens_for(engine, "first_connect")
     def _refuse_rls_bypass(dbapi_conn, _record):
@@ -140,6 +166,20 @@ def make_engine(url: str) -> Engine:
             )
 
     return engine
+
+
+_autocommit_engines: dict[Engine, Engine] = {}
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """A companion pool for ``engine`` (PostgreSQL) whose connections stay in autocommit: for
+    hot paths that write in one statement, which is its own transaction. Switching a pooled
+    connection into autocommit and back costs psycopg2 a round trip each way. Such SQL binds
+    its tenant itself (``set_config`` in the same simple query) and names it in its WHERE."""
+    if engine not in _autocommit_engines:
+        url = engine.url.render_as_string(hide_password=False)
+        _autocommit_engines.setdefault(engine, make_engine(url, autocommit=True))
+    return _autocommit_engines[engine]
 
 
 def current_tenant_id(session: Session | None = None) -> int | None:
@@ -175,10 +215,10 @@ def _apply_db_settings(session: Session, connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant = session.info.get(TENANT_KEY)
-    connection.execute(
-        text(
-            "SELECT set_config('app.tenant_id', :t, true), set_config('app.cross_tenant', :c, true)"
-        ),
+    # Once per transaction, so as the driver's own SQL (psycopg2): nothing to compile or cache.
+    connection.exec_driver_sql(
+        "SELECT set_config('app.tenant_id', %(t)s, true), "
+        "set_config('app.cross_tenant', %(c)s, true)",
         {
             "t": "" if tenant is None else str(tenant),
             "c": "on" if session.info.get(CROSS_KEY) else "off",
@@ -227,6 +267,9 @@ def scoped_get(model, ident):
     """Load a tenant-owned row by id through the tenant filter.
 
     ``Session.get`` may answer from the identity map without SQL, and so without the filter;
-    this always runs a filtered SELECT. A foreign id is simply not found.
+    this always runs a filtered SELECT. A foreign id is simply not found, nor is one no
+    database integer can hold (a URL can carry any number of digits).
     """
+    if isinstance(ident, int) and not -MAX_ID <= ident <= MAX_ID:
+        return None
     return db().scalar(select(model).where(model.id == ident))

@@ -1,12 +1,19 @@
 """The chat across real server processes, with python-socketio clients: a crash loses no
 acknowledged message and duplicates none; two workers share Redis; a slow query on
-PostgreSQL does not stall other clients (eventlet + psycogreen)."""
+PostgreSQL does not stall other clients (eventlet + psycogreen); overlapping page views on
+SQLite do not freeze a green server; threading mode starts without a terminal."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 import requests
@@ -15,8 +22,8 @@ from sqlalchemy import create_engine, text
 
 from tenants.db import database_url
 
-from .conftest import BACKEND
-from .live import LiveServer, sign_up
+from .conftest import BACKEND, free_port
+from .live import ROOT, LiveServer, sign_up
 
 
 def visitor_client(server: LiveServer, site_key: str) -> tuple[socketio.Client, str]:
@@ -108,6 +115,40 @@ def test_a_crash_loses_no_acknowledged_message_and_a_resend_duplicates_none(data
         assert history["messages"][seq - 1]["text"] == client_id
 
 
+def test_a_closed_chat_takes_no_more_messages_and_a_resend_is_stored_once(database):
+    """On a real server (PostgreSQL: one round trip per message), the open chat the socket
+    remembers: closed by the agent, the next message starts a new one; a resent client id
+    answers with the stored message and spends no seq."""
+    server = LiveServer(database.app_url)
+    try:
+        session, site_key = sign_up(server, "closing")
+        agent, _ = agent_client(server, session)
+        visitor, _ = visitor_client(server, site_key)
+
+        def say(client_id: str) -> dict:
+            answer = visitor.call(
+                "message", {"client_id": client_id, "text": client_id}, namespace="/visitor"
+            )
+            return answer["message"]
+
+        first = say("c1")
+        assert say("c1")["id"] == first["id"]  # a resend
+        second = say("c2")
+        assert (second["conversation_id"], second["seq"]) == (first["conversation_id"], 2)
+        closed = agent.call(
+            "close", {"conversation_id": first["conversation_id"]}, namespace="/agent"
+        )
+        assert closed["conversation"]["status"] == "closed"
+        third = say("c3")
+        assert third["conversation_id"] != first["conversation_id"] and third["seq"] == 1
+        history = visitor.call("history", {"since": 0}, namespace="/visitor")
+        assert [m["text"] for m in history["messages"]] == ["c3"]
+        visitor.disconnect()
+        agent.disconnect()
+    finally:
+        server.stop()
+
+
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (the PostgreSQL pass)")
 def test_a_visitor_on_one_worker_reaches_an_agent_on_another(database):
     redis_url = os.environ["REDIS_URL"]
@@ -179,3 +220,82 @@ def test_a_blocked_query_does_not_stall_other_clients(database):
         fast.disconnect()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("async_mode", ["eventlet", "gevent"])
+def test_overlapping_page_views_on_sqlite_do_not_freeze_a_green_server(async_mode):
+    """On SQLite every transaction holds the write lock from its first query; a green thread
+    that then waited (a flood check's timer thread, Redis) left the next request blocking the
+    one OS thread in SQLite's busy wait: 30 s for everyone, then a 500. With Redis (the
+    PostgreSQL pass) flood checks and emits go through it, so both waits are exercised."""
+    instance = Path(tempfile.mkdtemp(prefix="huike-sqlite-green-"))
+    url = f"sqlite:///{instance / 'huike.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "HUIKE_INSTANCE": str(instance)}
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "huike", "init"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    server = LiveServer(
+        url, os.environ.get("REDIS_URL"), instance=instance, extra_env={"ASYNC_MODE": async_mode}
+    )
+    try:
+        _, site_key = sign_up(server, f"green-{async_mode}")
+
+        def hello(i: int) -> int:
+            return requests.post(
+                f"{server.url}/w/api/hello",
+                json={"k": site_key, "url": f"https://shop.example/p/{i}", "title": "P"},
+                timeout=25,
+            ).status_code
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(hello, range(40)))
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert statuses == [200] * 40
+    assert elapsed < 10  # one stall alone was 30 s
+
+
+def test_threading_mode_starts_without_a_terminal():
+    """Flask-SocketIO refuses Werkzeug's server unless stdin is a terminal; wsgi.py says it
+    means it, so the threading worker starts under systemd, nohup or CI too."""
+    port = free_port()
+    instance = Path(tempfile.mkdtemp(prefix="huike-threading-"))
+    env = {
+        **os.environ,
+        "ASYNC_MODE": "threading",
+        "PORT": str(port),
+        "HUIKE_INSTANCE": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'huike.db'}",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    with open(instance / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "wsgi.py"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            deadline, answered = time.monotonic() + 30, False
+            while time.monotonic() < deadline and process.poll() is None and not answered:
+                try:
+                    with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                        answered = response.status == 200
+                except OSError:
+                    time.sleep(0.2)
+        finally:
+            exited = process.poll()
+            process.terminate()
+            process.wait(timeout=10)
+    assert exited is None, (instance / "server.log").read_text()[-2000:]
+    assert answered

@@ -31,6 +31,7 @@ const sampleBoot = JSON.stringify({
   siteKey: "sk_3f9a1c2b7d4e5f60",
   config: {
     color: "#1f6feb",
+    ink: "#fff",
     lang: "zh-CN",
   },
 });
@@ -39,7 +40,8 @@ const served = gzipSync(
   { level: 9 }
 ).length;
 const kb = (n) => (n / 1024).toFixed(1) + " KB";
-const okLoader = loader.gz <= LOADER_BUDGET;
+// the budget is what a page view pays: the loader as served, config inlined
+const okLoader = served <= LOADER_BUDGET;
 const okTotal = total <= TOTAL_BUDGET;
 
 const section = `## Widget size
@@ -49,8 +51,8 @@ with node's zlib) on ${new Date().toISOString().slice(0, 10)}.
 
 | file | minified | gzipped | budget |
 |---|---:|---:|---|
-| \`loader.js\` (button, token, page views, pings, invitation rules) | ${loader.raw} B | **${loader.gz} B** (${kb(loader.gz)}) | ≤ 3 KB (${LOADER_BUDGET} B) ${okLoader ? "✅" : "❌"} |
-| \`loader.js\` as served, with its config inlined (colour, language) | — | ${served} B (${kb(served)}) | (informative) |
+| \`loader.js\` (button, token, page views, pings, invitation rules, \`Huike.identify\`) | ${loader.raw} B | ${loader.gz} B (${kb(loader.gz)}) | — |
+| \`loader.js\` as served, with its config inlined (colour, text colour, language) | — | **${served} B** (${kb(served)}) | ≤ 3 KB (${LOADER_BUDGET} B) ${okLoader ? "✅" : "❌"} |
 | \`panel.js\` (chat panel + socket.io-client) | ${panel.raw} B | **${panel.gz} B** (${kb(panel.gz)}) | — |
 | **total to open the panel and chat** | ${loader.raw + panel.raw} B | **${total} B** (${kb(total)}) | ≤ 30 KB (${TOTAL_BUDGET} B) ${okTotal ? "✅" : "❌"} |
 
@@ -76,7 +78,7 @@ if (start >= 0) {
 }
 await writeFile(bench, doc);
 
-console.log(`loader.js ${loader.gz} B gz (budget ${LOADER_BUDGET}; ${served} B as served with a typical config)  panel.js ${panel.gz} B gz  total ${total} B gz (budget ${TOTAL_BUDGET})`);
+console.log(`loader.js ${served} B gz as served with a typical config (budget ${LOADER_BUDGET}; ${loader.gz} B bare)  panel.js ${panel.gz} B gz  total ${total} B gz (budget ${TOTAL_BUDGET})`);
 console.log(`written to ${path.relative(process.cwd(), bench)}`);
 if (!okLoader || !okTotal) {
   console.error("widget size budget exceeded");

@@ -19,6 +19,7 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from app.chat import flood, service
 from app.chat.payloads import conversation_json, message_json, visitor_json
+from app.crm import recognition
 from app.extensions import socketio
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get, utcnow
@@ -36,6 +37,10 @@ class Peer:
     ident: int  # visitor id or membership id
     token: str = ""
     lang: str = "en"
+    # a visitor's open conversation as last seen on this socket: their next message goes
+    # straight to it (the store checks it is still open, else takes the long way)
+    conversation_id: int | None = None
+    sid: str = ""
 
 
 PEERS: dict[tuple[str, str], Peer] = {}  # (namespace, sid) -> who is on that socket
@@ -91,36 +96,59 @@ def _flush_emits() -> None:
         socketio.emit(event, data, to=room, namespace=namespace)
 
 
-def handler(namespace: str, event: str) -> Callable:
-    """Bind the tenant, limit the rate, run, commit, then acknowledge and broadcast."""
+def handler(namespace: str, event: str, fast: Callable | None = None) -> Callable:
+    """Limit the rate, bind the tenant, run, commit, then acknowledge and broadcast.
+
+    Registered with python-socketio directly, inside an app context but without the Flask
+    request context Flask-SocketIO builds per event (request object, URL matching, cookie
+    session): a handler knows its client by the ``Peer`` checked at connect, and that context
+    was a seventh of the CPU of a chat message.
+
+    ``fast(peer, data)``: the common case done without the ORM session (its SQL names the
+    tenant itself), committed before it returns; None hands over to the handler.
+    """
 
     def decorate(fn):
-        @socketio.on(event, namespace=namespace)
         @wraps(fn)
-        def run(data=None):
-            peer = PEERS.get((namespace, request.sid))
-            if peer is None:
+        def run(sid, data=None):
+            environ = socketio.server.get_environ(sid, namespace=namespace)
+            if not environ:
                 return error_payload(ServiceError("unauthorized"))
-            bind_tenant(peer.tenant_id)
-            kind = event if event in ("message", "draft") and peer.kind == "visitor" else "event"
-            key = f"{peer.kind}:{peer.tenant_id}:{peer.ident}"
-            if not flood.allow(kind, key):
-                refusal = error_payload(ServiceError("rate_limited"), peer.lang)
-                emit("error", refusal)
-                return refusal
-            try:
-                result = fn(peer, data if isinstance(data, dict) else {})
-                db.commit()
-            except ServiceError as error:
-                db.rollback()
-                g.pop("pending_emits", None)
-                return error_payload(error, peer.lang)
-            _flush_emits()
-            return result
+            with environ["flask.app"].app_context():
+                return _run(fn, fast, namespace, event, sid, data)
 
-        return run
+        if socketio.server:
+            socketio.server.on(event, run, namespace=namespace)
+        else:  # registered again by every init_app (as Flask-SocketIO's own handlers are)
+            socketio.handlers.append((event, run, namespace))
+        return fn
 
     return decorate
+
+
+def _run(fn: Callable, fast: Callable | None, namespace: str, event: str, sid: str, data):
+    peer = PEERS.get((namespace, sid))
+    if peer is None:
+        return error_payload(ServiceError("unauthorized"))
+    kind = event if event in ("message", "draft") and peer.kind == "visitor" else "event"
+    if not flood.allow(kind, f"{peer.kind}:{peer.tenant_id}:{peer.ident}"):
+        refusal = error_payload(ServiceError("rate_limited"), peer.lang)
+        socketio.emit("error", refusal, to=sid, namespace=namespace)
+        return refusal
+    data = data if isinstance(data, dict) else {}
+    try:
+        result = fast(peer, data) if fast is not None else None
+        if result is None:
+            bind_tenant(peer.tenant_id)
+            result = fn(peer, data)
+        if db.registry.has() and db().in_transaction():
+            db.commit()
+    except ServiceError as error:
+        db.rollback()
+        g.pop("pending_emits", None)
+        return error_payload(error, peer.lang)
+    _flush_emits()
+    return result
 
 
 def _int(value) -> int | None:
@@ -156,14 +184,15 @@ def visitor_connect(auth=None):
     visitor = service.visitor_by_key(parsed[1])
     if visitor is None:
         _refuse("unauthorized", lang)
-    PEERS[(VISITOR, request.sid)] = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang)
+    peer = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang, sid=request.sid)
     join_room(visitor_room(tenant.id, visitor.id))
     service.touch(visitor)
-    db.commit()
-    chatting = service.open_conversation(visitor) is not None
-    socketio.emit(
-        "visitor", visitor_json(visitor, chatting), to=agents_room(tenant.id), namespace=AGENT
-    )
+    conversation = service.open_conversation(visitor)
+    peer.conversation_id = conversation.id if conversation is not None else None
+    summary = visitor_json(visitor, conversation is not None)
+    db.commit()  # before any emit: one through a message queue may yield (see widget.py)
+    PEERS[(VISITOR, request.sid)] = peer
+    socketio.emit("visitor", summary, to=agents_room(tenant.id), namespace=AGENT)
 
 
 @socketio.on("disconnect", namespace=VISITOR)
@@ -178,7 +207,23 @@ def _visitor(peer: Peer):
     return visitor
 
 
-@handler(VISITOR, "message")
+def _visitor_text(peer: Peer, data: dict) -> dict | None:
+    """The common case: text to the open conversation this socket knows (one round trip on
+    PostgreSQL). None for the long way: a first message, a file, a closed chat, a retry."""
+    if peer.conversation_id is None or data.get("attachment_id") is not None:
+        return None
+    message = service.append_visitor_text(
+        peer.tenant_id, peer.conversation_id, data.get("client_id"), data.get("text")
+    )
+    if message is None:
+        return None
+    payload = message_json(message, {})  # no file: the visitor's copy is the same
+    _deliver_visitor_message(peer, payload, payload)
+    _recognise_contacts(peer, message.body)
+    return {"message": payload}
+
+
+@handler(VISITOR, "message", fast=_visitor_text)
 def visitor_message(peer: Peer, data: dict):
     visitor = _visitor(peer)
     message, conversation, stored, started = service.visitor_message(
@@ -188,26 +233,48 @@ def visitor_message(peer: Peer, data: dict):
         attachment_id=_int(data.get("attachment_id")),
         group_id=_int(data.get("group_id")),
     )
+    peer.conversation_id = conversation.id
     # a visitor's message names no agent; only a new conversation's summary does
     names = service.agent_names() if started else {}
     mine = message_json(message, names, peer.token)
     if stored:
-        tid = peer.tenant_id
-        after_commit("message", message_json(message, names), agents_room(tid), AGENT)
-        after_commit("message", mine, visitor_room(tid, visitor.id), VISITOR)
-        after_commit(
-            "preview",
-            {"conversation_id": conversation.id, "visitor_id": visitor.id, "text": ""},
-            agents_room(tid),
-            AGENT,
-        )
+        _deliver_visitor_message(peer, message_json(message, names), mine)
+        _recognise_contacts(peer, message.body)
         if started:
+            recognition.conversation_started(conversation)
             summary = conversation_json(conversation, names)
-            after_commit("conversation", summary, agents_room(tid), AGENT)
+            after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
             after_commit(
-                "conversation", _visitor_view(summary), visitor_room(tid, visitor.id), VISITOR
+                "conversation",
+                _visitor_view(summary),
+                visitor_room(peer.tenant_id, peer.ident),
+                VISITOR,
             )
     return {"message": mine}
+
+
+def _deliver_visitor_message(peer: Peer, for_agents: dict, for_visitor: dict) -> None:
+    """To the shop's agents, to the visitor's other tabs, and the end of their draft preview."""
+    tid = peer.tenant_id
+    after_commit("message", for_agents, agents_room(tid), AGENT)
+    after_commit("message", for_visitor, visitor_room(tid, peer.ident), VISITOR)
+    after_commit(
+        "preview",
+        {"conversation_id": for_agents["conversation_id"], "visitor_id": peer.ident, "text": ""},
+        agents_room(tid),
+        AGENT,
+    )
+
+
+def _recognise_contacts(peer: Peer, text: str) -> None:
+    """熟客识别: a phone or e-mail in a message names the customer (a regex sifts first;
+    only then does the session, which ``_visitor_text`` does without, get the tenant)."""
+    if not text or not recognition.CONTACT_HINT.search(text):
+        return
+    bind_tenant(peer.tenant_id)
+    visitor = recognition.chat_text(peer.ident, text)
+    if visitor is not None:
+        after_commit("visitor", visitor_json(visitor, True), agents_room(peer.tenant_id), AGENT)
 
 
 def _visitor_view(summary: dict) -> dict:
@@ -294,37 +361,31 @@ def agent_connect(auth=None):
     member = current_user.membership
     tid = member.tenant_id
     lang = current_user.user.locale or "en"
-    PEERS[(AGENT, request.sid)] = Peer(tid, "agent", member.id, lang=lang)
+    PEERS[(AGENT, request.sid)] = Peer(tid, "agent", member.id, lang=lang, sid=request.sid)
     _start_heartbeat()
     join_room(agents_room(tid))
     state = service.agent_connected(member.id)
     assigned = service.drain_queue() if state.status == "online" else []
-    db.commit()
     names = service.agent_names()
-    emit("snapshot", _snapshot(member, names))
-    for conversation in assigned:
-        socketio.emit(
-            "conversation",
-            conversation_json(conversation, names),
-            to=agents_room(tid),
-            namespace=AGENT,
-        )
+    snapshot = _snapshot(member, names)
+    summaries = [conversation_json(conversation, names) for conversation in assigned]
+    db.commit()  # before any emit: one through a message queue may yield (see widget.py)
+    emit("snapshot", snapshot)
+    for summary in summaries:
+        socketio.emit("conversation", summary, to=agents_room(tid), namespace=AGENT)
     _announce_agent(member.id, state.status, state.connections)
 
 
 def _announce_agent(membership_id: int, status: str, connections: int) -> None:
     member = scoped_get(Membership, membership_id)
-    socketio.emit(
-        "agent",
-        {
-            "id": membership_id,
-            "name": service.agent_names().get(membership_id),
-            "status": status if connections else "offline",
-            "role": member.role if member else None,
-        },
-        to=agents_room(member.tenant_id),
-        namespace=AGENT,
-    )
+    announcement = {
+        "id": membership_id,
+        "name": service.agent_names().get(membership_id),
+        "status": status if connections else "offline",
+        "role": member.role if member else None,
+    }
+    db.commit()
+    socketio.emit("agent", announcement, to=agents_room(member.tenant_id), namespace=AGENT)
 
 
 def _snapshot(member: Membership, names: dict[int, str]) -> dict:
@@ -385,7 +446,7 @@ def agent_status(peer: Peer, data: dict):
 @handler(AGENT, "open")
 def agent_open(peer: Peer, data: dict):
     conversation = service.conversation_or_404(_int(data.get("conversation_id")))
-    join_room(conversation_room(peer.tenant_id, conversation.id))
+    join_room(conversation_room(peer.tenant_id, conversation.id), sid=peer.sid, namespace=AGENT)
     names = service.agent_names()
     visitor = conversation.visitor
     return {

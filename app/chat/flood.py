@@ -3,8 +3,10 @@ kept in Redis when configured (shared by every worker), else in memory."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
-from limits import parse
+from limits import RateLimitItem, parse
 
 from tenants.ratelimit import moving_window
 
@@ -16,10 +18,16 @@ DEFAULT_LIMITS = {
     "event": "60/10 seconds",  # any other socket event, per connection
     "leave": "5/minute",  # left messages, per address
     "upload": "10/minute",  # per visitor
+    "identify": "20/minute",  # Huike.identify, per visitor: a page load sends one
 }
 
 
 def allow(kind: str, key: str) -> bool:
     """False once ``key`` has used up its ``kind`` allowance (the caller answers clearly)."""
     limits = current_app.config.get("FLOOD_LIMITS") or DEFAULT_LIMITS
-    return moving_window().hit(parse(limits[kind]), kind, key)
+    return moving_window().hit(_parsed(limits[kind]), kind, key)
+
+
+@lru_cache(maxsize=64)
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)

@@ -86,6 +86,10 @@ class Visitor(TenantScoped, Base):
     keyword: Mapped[str] = mapped_column(String(200), default="")
     utm: Mapped[dict] = mapped_column(default=dict)
     invite: Mapped[dict | None] = mapped_column(JSON)  # {"agent_name", "text"} pending
+    # the CRM customer this visitor is known to be (identified, or gave a known phone/e-mail)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_customers.id", ondelete="SET NULL"), index=True
+    )
 
 
 class PageView(TenantScoped, Base):

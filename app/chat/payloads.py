@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.chat.models import Attachment, Conversation, Message, PageView, Visitor
+from app.crm.recognition import is_returning
 from tenants.models import Membership
 
 
@@ -52,6 +53,7 @@ def conversation_json(conversation: Conversation, agent_names: dict[int, str]) -
         "id": conversation.id,
         "visitor_id": conversation.visitor_id,
         "visitor_name": visitor_label(conversation.visitor),
+        "visitor_returning": is_returning(conversation.visitor),
         "status": conversation.status,
         "assignee_id": conversation.assignee_id,
         "agent_name": agent_names.get(conversation.assignee_id),
@@ -93,5 +95,8 @@ def visitor_json(visitor: Visitor, chatting: bool = False, pages: list[PageView]
         "lang": visitor.lang,
         "user_agent": visitor.user_agent,
         "chatting": chatting,
+        # the CRM customer this visitor is (its name is the visitor's name once known)
+        "customer_id": visitor.customer_id,
+        "returning": is_returning(visitor),
         "pages": [{"url": p.url, "title": p.title, "at": _iso(p.viewed_at)} for p in pages],
     }

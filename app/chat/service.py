@@ -6,11 +6,13 @@ from __future__ import annotations
 import fnmatch
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.chat import sources
@@ -26,7 +28,14 @@ from app.chat.models import (
     PageView,
     Visitor,
 )
-from tenants.db import cross_tenant, db, scoped_get, utcnow
+from tenants.db import (
+    autocommit_engine,
+    cross_tenant,
+    current_tenant_id,
+    db,
+    scoped_get,
+    utcnow,
+)
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
 from tenants.service import normalize_email
@@ -79,12 +88,24 @@ def visitor_by_key(key: str) -> Visitor | None:
 # --- settings, hours, presence ---------------------------------------------------------
 
 
+def insert_or_nothing(table, dialect: str):
+    """``INSERT … ON CONFLICT DO NOTHING`` in the database's own words (PostgreSQL, SQLite)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
 def settings() -> ChatSettings:
+    """The shop's chat settings, made on first use. Concurrent first requests may both find
+    none: the insert that loses the race does nothing, and both read the one row."""
     found = db.scalar(select(ChatSettings))
     if found is None:
-        found = ChatSettings()
-        db.add(found)
-        db.flush()
+        tenant_id = current_tenant_id()
+        if tenant_id is None:
+            raise RuntimeError("no tenant bound for chat settings")
+        connection = db.connection()
+        statement = insert_or_nothing(ChatSettings.__table__, connection.dialect.name)
+        connection.execute(statement, {"tenant_id": tenant_id})  # the columns' defaults
+        found = db.scalar(select(ChatSettings))
     return found
 
 
@@ -365,6 +386,152 @@ def _store(
     return message, True
 
 
+class VisitorText(NamedTuple):
+    """A stored visitor text message, with the attributes ``payloads.message_json`` reads."""
+
+    id: int
+    conversation_id: int
+    seq: int
+    client_id: str
+    body: str
+    created_at: datetime
+    sender: str = "visitor"
+    agent_id: int | None = None
+    kind: str = "text"
+    attachment: None = None
+
+
+_conversations, _messages = Conversation.__table__, Message.__table__
+# The conversation's next seq and its last-message summary, in one statement that also says
+# whether it is still open. Core, built once: its compiled form is cached, and no ORM unit of
+# work runs. The tenant is in the WHERE clause itself (the ORM filter does not see Core).
+_NEXT_VISITOR_SEQ = (
+    update(_conversations)
+    .where(
+        _conversations.c.id == bindparam("conversation"),
+        _conversations.c.tenant_id == bindparam("tenant"),
+        _conversations.c.status != "closed",
+    )
+    .values(
+        last_seq=_conversations.c.last_seq + 1,
+        last_message_at=bindparam("at"),
+        last_sender="visitor",
+        last_text=bindparam("summary"),
+    )
+    .returning(_conversations.c.last_seq)
+)
+_INSERT_MESSAGE = {
+    dialect: insert_or_nothing(_messages, dialect).returning(_messages.c.id)
+    for dialect in ("postgresql", "sqlite")
+}
+# PostgreSQL, in one round trip: a simple query of several statements runs as one implicit
+# transaction, committed before the answer comes back. The first sets the tenant for row
+# security (local to that transaction); the second bumps the seq of the conversation if it is
+# open and inserts the message with it. A client id stored before violates its unique
+# constraint and undoes both (the caller then finds the stored copy): no seq is ever skipped.
+_APPEND_IN_ONE_ROUND_TRIP = """\
+SELECT set_config('app.tenant_id', %(tenant_setting)s, true),
+       set_config('app.cross_tenant', 'off', true);
+WITH bumped AS (
+    UPDATE chat_conversations
+       SET last_seq = last_seq + 1, last_message_at = %(at)s, last_sender = 'visitor',
+           last_text = %(summary)s
+     WHERE id = %(conversation)s AND tenant_id = %(tenant)s AND status <> 'closed'
+ RETURNING last_seq
+)
+INSERT INTO chat_messages (tenant_id, conversation_id, seq, sender, agent_id, client_id, kind,
+                           body, attachment_id, created_at)
+SELECT %(tenant)s, %(conversation)s, last_seq, 'visitor', NULL, %(client_id)s, 'text',
+       %(body)s, NULL, %(at)s
+  FROM bumped
+RETURNING id, seq"""
+
+
+def append_visitor_text(
+    tenant_id: int,
+    conversation_id: int,
+    client_id: str,
+    text: str | None,
+    now: datetime | None = None,
+) -> VisitorText | None:
+    """A visitor's text message to the open conversation their socket knows: the common case
+    of the chat, so it skips the ORM. None when the long way (``visitor_message``) must
+    decide: the conversation is closed or gone, or the client id was stored before (a retry)
+    — either way nothing was written."""
+    client_id = _check_client_id(client_id)
+    text = _check_body(text, None)
+    now = now or utcnow()
+    values = {
+        "tenant": tenant_id,
+        "conversation": conversation_id,
+        "client_id": client_id,
+        "body": text,
+        "summary": text[:200],
+        "at": now,
+    }
+    bind = db.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        stored = _append_in_one_round_trip(bind, values)
+    else:  # SQLite, or a session joined to an outer transaction (the tests)
+        stored = _append_in_session(values)
+    if stored is None:
+        return None
+    message_id, seq = stored
+    return VisitorText(message_id, conversation_id, seq, client_id, text, now)
+
+
+def _append_in_one_round_trip(engine: Engine, values: dict) -> tuple[int, int] | None:
+    """Straight through the pooled DBAPI connection: SQLAlchemy's statement and result
+    objects would cost more than the round trip itself."""
+    pool = autocommit_engine(engine)
+    dbapi = pool.dialect.loaded_dbapi
+    connection = pool.raw_connection()
+    cursor = connection.cursor()
+    try:
+        cursor.execute(
+            _APPEND_IN_ONE_ROUND_TRIP, {**values, "tenant_setting": str(values["tenant"])}
+        )
+        return cursor.fetchone()
+    except dbapi.IntegrityError:  # this client id is stored already: nothing was written
+        return None
+    except dbapi.Error as error:
+        if pool.dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+            connection.invalidate(error)  # not back into the pool
+        raise
+    finally:
+        cursor.close()
+        connection.close()
+
+
+def _append_in_session(values: dict) -> tuple[int, int] | None:
+    """Two statements in the session's transaction: the next seq, then the row."""
+    connection = db.connection()
+    seq = connection.execute(
+        _NEXT_VISITOR_SEQ, {k: values[k] for k in ("conversation", "tenant", "at", "summary")}
+    ).scalar()
+    if seq is None:
+        return None
+    message_id = connection.execute(
+        _INSERT_MESSAGE[connection.dialect.name],
+        {
+            "tenant_id": values["tenant"],
+            "conversation_id": values["conversation"],
+            "seq": seq,
+            "sender": "visitor",
+            "agent_id": None,
+            "client_id": values["client_id"],
+            "kind": "text",
+            "body": values["body"],
+            "attachment_id": None,
+            "created_at": values["at"],
+        },
+    ).scalar()
+    if message_id is None:  # a retry: undo the seq it took
+        db.rollback()
+        return None
+    return message_id, seq
+
+
 def _kind(attachment: Attachment | None) -> str:
     if attachment is None:
         return "text"
@@ -599,14 +766,10 @@ def search_conversations(query: str, limit: int = 50) -> list[Conversation]:
 # --- leave a message -------------------------------------------------------------------
 
 
-def leave_message(
-    visitor: Visitor | None,
-    name: str,
-    text: str,
-    phone: str = "",
-    email: str = "",
-    page_url: str = "",
-) -> LeftMessage:
+def check_left_message(
+    name: str, text: str, phone: str = "", email: str = ""
+) -> tuple[str, str, str, str]:
+    """(name, text, phone, email) as they would be stored, or the ServiceError a user fixes."""
     name, text = _clip(name, 120), (text or "").strip()
     phone, email = _clip(phone, 40), _clip(email, 254)
     if not name:
@@ -621,6 +784,18 @@ def leave_message(
         raise ServiceError("required", field="text")
     if len(text) > MAX_TEXT:
         raise ServiceError("too_long", field="text", max=MAX_TEXT)
+    return name, text, phone, email
+
+
+def leave_message(
+    visitor: Visitor | None,
+    name: str,
+    text: str,
+    phone: str = "",
+    email: str = "",
+    page_url: str = "",
+) -> LeftMessage:
+    name, text, phone, email = check_left_message(name, text, phone, email)
     if visitor is not None:
         visitor.name = visitor.name or name
         visitor.email = visitor.email or email

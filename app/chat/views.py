@@ -22,6 +22,7 @@ from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
 from app.chat.widget import store_upload
 from app.console.views import admin_required
+from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
@@ -35,22 +36,6 @@ bp = Blueprint("chat", __name__, url_prefix="/console")
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in member of this shop."""
-
-
-def _act(action, success: str | None = None):
-    """Run one change: commit and confirm, or roll back and explain."""
-    try:
-        result = action()
-        db.commit()
-    except ServiceError as error:
-        db.rollback()
-        if error.code == "not_found" and error.field is None:
-            abort(404)
-        flash(message_for(error), "error")
-        return None
-    if success:
-        flash(success, "success")
-    return result
 
 
 # --- live pages --------------------------------------------------------------------------
@@ -213,7 +198,7 @@ def quick_replies():
 
 @bp.post("/quick-replies")
 def add_quick_reply():
-    _act(
+    act(
         lambda: setup.add_quick_reply(
             current_user.membership,
             request.form.get("shortcut", ""),
@@ -227,7 +212,7 @@ def add_quick_reply():
 
 @bp.post("/quick-replies/<int:quick_reply_id>/delete")
 def delete_quick_reply(quick_reply_id: int):
-    _act(
+    act(
         lambda: setup.delete_quick_reply(current_user.membership, quick_reply_id),
         _("Quick reply deleted."),
     )
@@ -256,7 +241,7 @@ def chat_settings():
 @admin_required
 def save_widget():
     form = request.form
-    _act(
+    act(
         lambda: setup.update_widget(
             form.get("color", ""),
             form.get("greeting", ""),
@@ -272,7 +257,7 @@ def save_widget():
 @bp.post("/settings/chat/hours")
 @admin_required
 def save_hours():
-    _act(lambda: setup.update_schedule(request.form.to_dict()), _("Working hours saved."))
+    act(lambda: setup.update_schedule(request.form.to_dict()), _("Working hours saved."))
     return redirect(url_for("chat.chat_settings") + "#hours")
 
 
@@ -286,7 +271,7 @@ def _member_ids() -> list[int]:
 @bp.post("/settings/groups")
 @admin_required
 def add_group():
-    _act(
+    act(
         lambda: setup.add_group(
             request.form.get("name", ""), request.form.get("url_pattern", ""), _member_ids()
         ),
@@ -298,14 +283,14 @@ def add_group():
 @bp.post("/settings/groups/<int:group_id>/members")
 @admin_required
 def set_group_members(group_id: int):
-    _act(lambda: setup.set_group_members(group_id, _member_ids()), _("Group saved."))
+    act(lambda: setup.set_group_members(group_id, _member_ids()), _("Group saved."))
     return redirect(url_for("chat.chat_settings") + "#groups")
 
 
 @bp.post("/settings/groups/<int:group_id>/delete")
 @admin_required
 def delete_group(group_id: int):
-    _act(lambda: setup.delete_group(group_id), _("Group deleted."))
+    act(lambda: setup.delete_group(group_id), _("Group deleted."))
     return redirect(url_for("chat.chat_settings") + "#groups")
 
 
@@ -313,7 +298,7 @@ def delete_group(group_id: int):
 @admin_required
 def add_rule():
     form = request.form
-    _act(
+    act(
         lambda: setup.add_invitation_rule(
             form.get("url_pattern", ""), form.get("seconds", ""), form.get("text", "")
         ),
@@ -325,5 +310,5 @@ def add_rule():
 @bp.post("/settings/rules/<int:rule_id>/delete")
 @admin_required
 def delete_rule(rule_id: int):
-    _act(lambda: setup.delete_invitation_rule(rule_id), _("Invitation rule deleted."))
+    act(lambda: setup.delete_invitation_rule(rule_id), _("Invitation rule deleted."))
     return redirect(url_for("chat.chat_settings") + "#rules")

@@ -7,7 +7,9 @@ allowed domains are enforced once the site key says which shop it is.
 from __future__ import annotations
 
 import json
+import re
 import secrets
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from app.chat import flood, service
 from app.chat.events import AGENT, agents_room
 from app.chat.models import Attachment, Conversation, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
+from app.crm import recognition
 from app.extensions import csrf, limiter, socketio
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get
@@ -79,8 +82,16 @@ def _cors(response: Response) -> Response:
     return response
 
 
-def from_widget(fn):
-    """Resolve the shop from the site key (and the visitor from the token) for a widget call."""
+def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None):
+    """Resolve the shop from the site key (and the visitor from the token) for a widget call.
+
+    ``before_queries(data)`` runs first and may refuse the call (a ServiceError): flood checks
+    go there. On SQLite the first query takes the database's write lock, and a green thread
+    that then waited on anything (Redis, or the timer thread limits' memory storage starts)
+    left every other request blocked in SQLite's busy wait: the whole server froze for 30 s.
+    """
+    if fn is None:
+        return lambda view: from_widget(view, before_queries=before_queries)
 
     @wraps(fn)
     def run(*args, **kwargs):
@@ -89,6 +100,11 @@ def from_widget(fn):
         data = request.get_json(silent=True) if request.is_json else None
         data = data if isinstance(data, dict) else {}
         g.widget_data = data
+        if before_queries is not None:
+            try:
+                before_queries(data)
+            except ServiceError as error:
+                return fail(error, 429 if error.code == "rate_limited" else 400)
         key = data.get("k") or request.args.get("k") or ""
         tenant = service.tenant_for_site_key(str(key))
         if tenant is None or tenant.status != "active":
@@ -147,8 +163,21 @@ def loader_config(tenant, chat) -> dict:
     """Inlined in the loader: only what drawing the button needs (the loader budget is 3 KB)."""
     return {
         "color": chat.color,
+        "ink": text_on(chat.color),
         "lang": "zh-CN" if tenant.locale.startswith("zh") else "en",
     }
+
+
+def text_on(color: str) -> str:
+    """The text colour that reads on the shop's colour (#rgb / #rrggbb), by YIQ brightness:
+    worked out here so the loader carries no code for it."""
+    digits = (color or "").strip().lstrip("#")
+    if not re.fullmatch(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{6}", digits):
+        return "#fff"
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    return "#1f2329" if red * 299 + green * 587 + blue * 114 > 160000 else "#fff"
 
 
 def panel_config(tenant, chat, lang: str) -> dict:
@@ -196,20 +225,22 @@ def loader(site_key: str):
 
 
 def _announce_visitor(visitor) -> None:
+    """Commit, then tell the agents: an emit through a message queue may yield, and must not
+    do so inside a transaction (on SQLite it holds the write lock)."""
     chatting = service.open_conversation(visitor) is not None
-    socketio.emit(
-        "visitor",
-        visitor_json(visitor, chatting, service.recent_pages(visitor.id, 5)),
-        to=agents_room(g.shop.id),
-        namespace=AGENT,
-    )
+    summary = visitor_json(visitor, chatting, service.recent_pages(visitor.id, 5))
+    db.commit()
+    socketio.emit("visitor", summary, to=agents_room(g.shop.id), namespace=AGENT)
+
+
+def _flood_check(kind: str, key: str) -> None:
+    if not flood.allow(kind, key):
+        raise ServiceError("rate_limited")
 
 
 @bp.route("/api/hello", methods=["POST", "OPTIONS"])
-@from_widget
+@from_widget(before_queries=lambda _data: _flood_check("hello", _client_ip()))
 def hello():
-    if not flood.allow("hello", _client_ip()):
-        raise ServiceError("rate_limited")
     data = g.widget_data
     visitor = service.record_page_view(
         g.visitor,
@@ -220,6 +251,7 @@ def hello():
         user_agent=request.user_agent.string,
         ip=_client_ip(),
     )
+    recognition.page_viewed(visitor)
     token = service.visitor_token(current_app.config["SECRET_KEY"], visitor)
     answer = {
         "t": token,
@@ -229,7 +261,6 @@ def hello():
         **_presence(),
         "config": panel_config(g.shop, g.chat_settings, _lang()),
     }
-    db.commit()
     _announce_visitor(visitor)
     return jsonify(answer)
 
@@ -245,13 +276,20 @@ def ping():
         "invite": service.take_invite(g.visitor),
         **_presence(),
     }
-    db.commit()
     _announce_visitor(g.visitor)  # still here: keeps the agents' live list current
     return jsonify(answer)
 
 
+def _leave_first(data: dict) -> None:
+    """Only messages that would be stored count against the address's allowance."""
+    service.check_left_message(
+        *(str(data.get(f) or "") for f in ("name", "text", "phone", "email"))
+    )
+    _flood_check("leave", _client_ip())
+
+
 @bp.route("/api/leave", methods=["POST", "OPTIONS"])
-@from_widget
+@from_widget(before_queries=_leave_first)
 def leave():
     data = g.widget_data
     left = service.leave_message(
@@ -262,8 +300,7 @@ def leave():
         email=str(data.get("email") or ""),
         page_url=str(data.get("url") or ""),
     )
-    if not flood.allow("leave", _client_ip()):  # only messages that would be stored count
-        raise ServiceError("rate_limited")
+    recognition.left_message(g.visitor, left)
     db.commit()
     socketio.emit(
         "left_message",
@@ -306,13 +343,23 @@ def store_upload(file_storage, visitor_id: int | None) -> Attachment:
     return attachment
 
 
+def _per_visitor_flood_check(kind: str) -> Callable[[dict], None]:
+    """The visitor named by a valid token (no query needed: it is signed) uses up ``kind``."""
+
+    def check(data: dict) -> None:
+        token = str(data.get("t") or request.args.get("t") or "")
+        parsed = service.read_visitor_token(current_app.config["SECRET_KEY"], token)
+        if parsed is not None:  # else the view answers 401
+            _flood_check(kind, f"{parsed[0]}:{parsed[1]}")
+
+    return check
+
+
 @bp.route("/api/upload", methods=["POST", "OPTIONS"])
-@from_widget
+@from_widget(before_queries=_per_visitor_flood_check("upload"))
 def upload():
     if g.visitor is None:
         return fail(ServiceError("unauthorized"), 401)
-    if not flood.allow("upload", f"{g.shop.id}:{g.visitor.id}"):
-        raise ServiceError("rate_limited")
     attachment = store_upload(request.files.get("file"), g.visitor.id)
     token = service.visitor_token(current_app.config["SECRET_KEY"], g.visitor)
     return jsonify(attachment=attachment_json(attachment, token)), 201
@@ -361,3 +408,22 @@ def file(attachment_id: int):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- identity from the shop's login (docs/identity.md) -----------------------------------
+
+
+@bp.route("/api/identify", methods=["POST", "OPTIONS"])
+@from_widget(before_queries=_per_visitor_flood_check("identify"))
+def identify():
+    """``Huike.identify``: the shop's server signed its user id; a valid hash binds this
+    visitor to that customer, anything else is refused and binds nothing. Every attempt
+    counts against the visitor's allowance, refused ones most of all."""
+    if g.visitor is None:
+        return fail(ServiceError("unauthorized"), 401)
+    visitor = recognition.identify(g.visitor, g.shop, g.widget_data.get("identity"))
+    answer = {"ok": True}
+    if visitor is not g.visitor:  # another buyer on this browser: their own visitor
+        answer["t"] = service.visitor_token(current_app.config["SECRET_KEY"], visitor)
+    _announce_visitor(visitor)  # commits; the agents see the name at once
+    return jsonify(answer)

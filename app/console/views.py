@@ -10,10 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.features import current_entitlements, requires_feature
-from app.messages import message_for
+from app.forms import act
 from tenants import service
-from tenants.db import db, scoped_get
-from tenants.errors import ServiceError
+from tenants.db import scoped_get
 from tenants.mail import send_mail
 from tenants.models import Membership
 from tenants.plans import catalog
@@ -26,13 +25,15 @@ MODULES = [
     ("chat.visitors", _l("Visitors"), None),
     ("chat.inbox", _l("Left messages"), None),
     ("chat.history", _l("History"), None),
-    ("console.crm", _l("Customers"), "crm"),
+    ("crm.customers", _l("Customers"), "crm"),
     ("console.calls", _l("Calls"), "calls"),
     ("console.robot", _l("Robot"), "robot"),
     ("console.analytics", _l("Analytics"), "analytics"),
 ]
 # Paid modules still to be built: their page says so, behind the plan gate.
-UPCOMING = [(e.split(".", 1)[1], feature) for e, _label, feature in MODULES if feature]
+UPCOMING = [
+    (e.split(".", 1)[1], feature) for e, _label, feature in MODULES if e.startswith("console.")
+]
 
 
 @bp.before_request
@@ -124,26 +125,12 @@ def _send_invitation(member, token: str) -> None:
         )
 
 
-def _act(action) -> None:
-    """Run one member action: commit on success, roll back and explain on a refusal."""
-    try:
-        result = action()
-        db.commit()
-        return result
-    except ServiceError as error:
-        db.rollback()
-        if error.code == "not_found":
-            abort(404)
-        flash(message_for(error), "error")
-        return None
-
-
 @bp.post("/members/invite")
 @admin_required
 def invite():
     email = request.form.get("email", "")
     role = request.form.get("role", "agent")
-    result = _act(lambda: service.invite(current_user.membership, email, role))
+    result = act(lambda: service.invite(current_user.membership, email, role))
     if result is not None:
         _send_invitation(*result)
     return redirect(url_for("console.members"))
@@ -157,7 +144,7 @@ def _member_or_404(membership_id: int) -> Membership:
 @admin_required
 def resend_invitation(membership_id: int):
     member = _member_or_404(membership_id)
-    result = _act(lambda: service.invite(current_user.membership, member.user.email, member.role))
+    result = act(lambda: service.invite(current_user.membership, member.user.email, member.role))
     if result is not None:
         _send_invitation(*result)
     return redirect(url_for("console.members"))
@@ -167,7 +154,7 @@ def resend_invitation(membership_id: int):
 @admin_required
 def change_role(membership_id: int):
     role = request.form.get("role", "")
-    if _act(lambda: service.change_role(current_user.membership, membership_id, role)):
+    if act(lambda: service.change_role(current_user.membership, membership_id, role)):
         flash(_("Role changed."), "success")
     return redirect(url_for("console.members"))
 
@@ -175,7 +162,7 @@ def change_role(membership_id: int):
 @bp.post("/members/<int:membership_id>/disable")
 @admin_required
 def disable(membership_id: int):
-    if _act(lambda: service.disable_member(current_user.membership, membership_id)):
+    if act(lambda: service.disable_member(current_user.membership, membership_id)):
         flash(_("Member disabled; their seat is free."), "success")
     return redirect(url_for("console.members"))
 
@@ -183,6 +170,6 @@ def disable(membership_id: int):
 @bp.post("/members/<int:membership_id>/enable")
 @admin_required
 def enable(membership_id: int):
-    if _act(lambda: service.enable_member(current_user.membership, membership_id)):
+    if act(lambda: service.enable_member(current_user.membership, membership_id)):
         flash(_("Member enabled."), "success")
     return redirect(url_for("console.members"))

@@ -152,3 +152,36 @@ def test_quick_replies_shared_and_personal(client, two_tenants):
     shared = next(r for r in replies if r["shared"])
     refused = client.post(f"/console/quick-replies/{shared['id']}/delete", follow_redirects=True)
     assert "owner or an admin can do this" in refused.get_data(True)
+
+
+def test_a_new_shops_first_requests_racing_to_make_its_chat_settings_all_get_them(
+    dbsession, monkeypatch
+):
+    from tenants import service as tenants_service
+
+    from ..conftest import PASSWORD
+
+    owner = tenants_service.signup("Race shop", "race@example.com", PASSWORD)
+    bind_tenant(owner.tenant_id)
+    # Another request made the row between this request's look (nothing yet) and its insert.
+    db.add(ChatSettings(color="#123456"))
+    db.flush()
+
+    class FirstLookMisses:
+        def __init__(self):
+            self.looked = False
+
+        def scalar(self, statement, *args, **kwargs):
+            if not self.looked:
+                self.looked = True
+                return None
+            return db.scalar(statement, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(db, name)
+
+    monkeypatch.setattr(service, "db", FirstLookMisses())
+    assert service.settings().color == "#123456"  # the other's row, not a unique violation
+    monkeypatch.undo()
+    assert len(db.scalars(select(ChatSettings)).all()) == 1
+    bind_tenant(None)

@@ -322,3 +322,32 @@ def test_one_visitor_cannot_act_on_another_visitors_chat(app, client, two_tenant
         .status_code
         == 404
     )
+
+
+def test_after_the_chat_is_closed_the_next_message_starts_a_new_one(app, client, two_tenants):
+    """The socket remembers its open chat for the next message; a closed one is not written
+    to (nor its seq spent), on this tab or on another one opened before the close."""
+    a = two_tenants.a
+    agent = agent_socket(app, client, a.agent)
+    token = hello(app.test_client(), a)["t"]
+    tab, other_tab = visitor_socket(app, a, token), visitor_socket(app, a, token)
+
+    def say(sock, client_id):
+        return sock.emit(
+            "message",
+            {"client_id": client_id, "text": client_id},
+            namespace="/visitor",
+            callback=True,
+        )["message"]
+
+    first, second = say(tab, "t1"), say(tab, "t2")
+    assert (second["conversation_id"], second["seq"]) == (first["conversation_id"], 2)
+    agent.emit("close", {"conversation_id": first["conversation_id"]}, namespace="/agent")
+    after = say(other_tab, "t3")
+    assert after["conversation_id"] != first["conversation_id"] and after["seq"] == 1
+    assert say(tab, "t4")["conversation_id"] == after["conversation_id"]
+    assert say(tab, "t3")["id"] == after["id"]  # a retry from the other tab: the stored one
+    bind_tenant(a.tenant.id)
+    closed = db.get(Conversation, first["conversation_id"])
+    assert (closed.status, closed.last_seq) == ("closed", 2)
+    bind_tenant(None)

@@ -207,6 +207,25 @@ def test_loader_inlines_the_shops_config(client, two_tenants):
     assert unknown.status_code == 200 and "no widget" in unknown.get_data(True)
 
 
+@pytest.mark.parametrize(
+    "color, ink",
+    [
+        ("#1f6feb", "#fff"),
+        ("#000", "#fff"),
+        ("#ffffff", "#1f2329"),
+        ("#FFD60A", "#1f2329"),
+        ("fff", "#1f2329"),
+        ("red", "#fff"),
+        ("#12345", "#fff"),
+        ("", "#fff"),
+    ],
+)
+def test_the_loader_gets_the_text_colour_that_reads_on_the_shops_colour(color, ink):
+    from app.chat.widget import text_on
+
+    assert text_on(color) == ink
+
+
 def test_agent_invitation_reaches_the_loader_on_its_next_ping(client, two_tenants):
     from app.extensions import socketio
 

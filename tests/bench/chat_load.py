@@ -99,8 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--hello-concurrency",
         type=int,
         default=None,
-        help="hellos in flight (default: --concurrency; 1 on SQLite under eventlet/gevent, "
-        "where concurrent hellos stall the server: see docs/BENCHMARKS.md)",
+        help="hellos in flight (default: --concurrency)",
     )
     parser.add_argument("--ramp-timeout", type=float, default=120, help="deadline per ramp phase")
     parser.add_argument("--ack-timeout", type=float, default=30, help="seconds to wait for an ack")
@@ -241,9 +240,7 @@ async def run_target(target: str, args: argparse.Namespace, workdir: Path) -> di
             share = max(1, args.share_token)
             wanted = senders_wanted + -(-(connections - senders_wanted) // share)
             _say(f"[{target}] {wanted} visitors say hello (POST /w/api/hello)")
-            hello_concurrency = args.hello_concurrency or (
-                1 if args.db == "sqlite" and mode != "threading" else args.concurrency
-            )
+            hello_concurrency = args.hello_concurrency or args.concurrency
             got, result["hello"] = await load.hello_tokens(
                 server.url, site_key, wanted, hello_concurrency, deadline
             )

@@ -157,7 +157,6 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-    _pty: int | None = None
 
     @property
     def url(self) -> str:
@@ -170,19 +169,10 @@ class Server:
             argv = [sys.executable, "wsgi.py"]
         else:
             argv = [sys.executable, "-m", "tests.bench.bare_relay"]
-        stdin = subprocess.DEVNULL
-        if self.async_mode == "threading":
-            # Flask-SocketIO refuses to start Werkzeug (threading mode) unless stdin is a
-            # terminal or run() is passed allow_unsafe_werkzeug=True, which wsgi.py does not do:
-            # give the process a pseudo-terminal so threading mode can be measured at all.
-            self._pty, slave = os.openpty()
-            stdin = slave
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdin=stdin, stdout=self._log, stderr=self._log
+            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log
         )
-        if self._pty is not None:
-            os.close(slave)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -237,9 +227,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        if self._pty is not None:
-            os.close(self._pty)
-            self._pty = None
         if getattr(self, "_log", None):
             self._log.close()
 

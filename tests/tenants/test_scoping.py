@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from tenants.db import bind_tenant, cross_tenant, db, scoped_get
 from tenants.models import Invitation, Membership, Tenant, User
 
-from ..conftest import BACKEND
+from ..conftest import BACKEND, login
 
 
 def member_emails() -> set[str]:
@@ -170,3 +170,9 @@ def test_app_refuses_to_connect_as_a_role_that_skips_row_security(database):
     with pytest.raises(RuntimeError, match="skips row-level security"):
         engine.connect()
     engine.dispose()
+
+
+def test_an_id_no_database_integer_holds_is_simply_not_found(client, two_tenants):
+    login(client, two_tenants.a.owner)
+    assert client.post("/console/members/99999999999999999999/disable").status_code == 404
+    assert client.get("/console/customers/99999999999999999999").status_code == 404

@@ -3,7 +3,7 @@
 import css from "./loader.css";
 import { pickLang, LOADER } from "./i18n.js";
 import { tokenStore } from "./storage.js";
-import { ruleMatches, textOn } from "./util.js";
+import { ruleMatches } from "./util.js";
 
 // The server replaces this string literal (with its quotes) by {base, siteKey, config}.
 const boot = "__HUIKE_BOOT__";
@@ -27,7 +27,7 @@ function start() {
   const listeners = {};
   const color = config.color || "#1f6feb";
   let token = store.get() || undefined;
-  let identity, panel, script, readyData, lastUrl, lastInvite, navTimer, resolveReady;
+  let identity, identified, panel, script, readyData, lastUrl, lastInvite, navTimer, resolveReady;
   let last = {}; // the latest hello / ping answer
   let queue = [];
   let lastPing = 0;
@@ -51,7 +51,7 @@ function start() {
   const btn = wrap.firstChild;
   const badgeEl = btn.lastChild;
   wrap.style.setProperty("--hk", color);
-  wrap.style.setProperty("--hkt", textOn(color));
+  wrap.style.setProperty("--hkt", config.ink || "#fff");
   const isOpen = () => wrap.classList.contains("open");
 
   // (while open, the panel labels the button "close")
@@ -72,6 +72,14 @@ function start() {
       body: JSON.stringify(body),
       credentials: "omit",
     }).then((r) => (r.ok ? r.json() : Promise.reject(r)));
+
+  // a new visitor token from the server: keep it; the panel reconnects with it
+  const adopt = (t) => {
+    if (t && t != token) {
+      store.set((token = t));
+      if (panel) panel.token();
+    }
+  };
 
   const forget = () => {
     token = undefined;
@@ -97,10 +105,8 @@ function start() {
         // What only the open panel and the rules need comes with the first answer, keeping
         // the inlined loader small.
         if (r.config && !config.greeting) Object.assign(config, r.config), arm();
-        if (r.t && r.t != token) {
-          store.set((token = r.t));
-          if (panel) panel.token();
-        }
+        adopt(r.t);
+        identifyNow();
         resolveReady();
         status(r);
         if (!readyData) emit("ready", (readyData = { visitor: r.visitor }));
@@ -114,12 +120,27 @@ function start() {
     );
   }
 
+  // the JSON error the server answered a refused call with
+  const refused = (e, fn) => e.json && e.json().then(fn, () => 0);
+
+  // Huike.identify: sent once per visitor token (a new token is a new visitor to bind). The
+  // server answers a new token when this browser was another signed-in buyer's; a refused
+  // hash is the shop developer's to fix, so the browser console says why.
+  const identifyNow = () =>
+    identity &&
+    token &&
+    identified != token &&
+    post("identify", { k, t: (identified = token), identity }).then(
+      (r) => adopt((identified = r.t || token)),
+      (e) => refused(e, (j) => console.error("Huike.identify: " + j.message))
+    );
+
   function ping() {
     if (!token || !visible()) return;
     lastPing = Date.now();
     post("ping", { k, t: token, url: location.href }).then(status, (e) =>
       // a token the server no longer accepts: a new one from hello
-      e.json && e.json().then((j) => j.error == "unauthorized" && (forget(), hello()), () => 0)
+      refused(e, (j) => j.error == "unauthorized" && (forget(), hello()))
     );
   }
 
@@ -158,7 +179,6 @@ function start() {
     token: () => token,
     refresh: () => hello(), // the server answers a fresh token when it refuses this one
     state: () => last,
-    identity: () => identity,
     emit,
     badge,
     opened(open) {
@@ -220,7 +240,8 @@ function start() {
     },
     identify(data) {
       identity = data;
-      if (panel) panel.identify(data);
+      identified = 0;
+      readyData && identifyNow();
     },
     on(ev, fn) {
       (listeners[ev] = listeners[ev] || []).push(fn);

@@ -4,7 +4,7 @@ import { io } from "socket.io-client";
 import css from "./panel.css";
 import { STRINGS, fmt } from "./i18n.js";
 import { MessageStore } from "./store.js";
-import { throttle, uuid, textOn } from "./util.js";
+import { throttle, uuid } from "./util.js";
 
 const doc = document;
 const ICON_CLOSE =
@@ -66,11 +66,11 @@ function create(ctx) {
   let readEl = null;
   let group = null;
   let historyLoaded = false;
+  let connections = 0;
   let greetings = [];
   let refreshes = 0;
   let typingTimer;
   let noticeTimer;
-  let identity = ctx.identity();
   let leaveDone = false;
   let lastDraft = "";
 
@@ -103,7 +103,7 @@ function create(ctx) {
     h("div", { class: "ft", text: S.powered })
   );
   panel.style.setProperty("--hk", config.color || "#1f6feb");
-  panel.style.setProperty("--hkt", textOn(config.color || "#1f6feb"));
+  panel.style.setProperty("--hkt", config.ink || "#fff"); // the server picks what reads on the colour
   groups.forEach((g) =>
     chooser.append(
       h("button", {
@@ -266,6 +266,7 @@ function create(ctx) {
     it.dirty = true;
     sync();
     if (!socket || !connected) return; // sent on (re)connect with the same client_id
+    it.conn = connections; // in flight on this connection
     socket.timeout(15000).emit("message", it.local.payload, (err, res) => {
       if (it.m) return; // already settled (broadcast or an earlier ack)
       if (err) {
@@ -535,6 +536,7 @@ function create(ctx) {
     });
     socket.on("connect", () => {
       connected = true;
+      connections++;
       lastDraft = "";
       readSent = "";
       header();
@@ -593,8 +595,9 @@ function create(ctx) {
       refreshes = 0;
       historyLoaded = true;
       showGreetings();
-      // resend what was never acknowledged (same client_id → no duplicates)
-      store.unacked().forEach(deliver);
+      // resend what was never acknowledged (same client_id → no duplicates); not what is in
+      // flight on this connection: a first message sent twice at once could start two chats
+      store.unacked().filter((it) => it.conn != connections).forEach(deliver);
       sync();
       markRead();
     });
@@ -646,10 +649,6 @@ function create(ctx) {
     open,
     close,
     toggle: () => (isOpen ? close() : open()),
-    identify(data) {
-      identity = data; // reserved for CRM (HMAC-signed identity), kept for the server API to come
-    },
-    identity: () => identity,
     status(r) {
       const a = typeof r.online == "boolean" ? r.online && config.in_hours !== false : available;
       if (a !== available) {

@@ -71,12 +71,3 @@ export function uuid(c = globalThis.crypto) {
   const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join("");
   return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
 }
-
-/** Readable text colour (#fff or near-black) on a background colour given as #rgb / #rrggbb (YIQ brightness). */
-export function textOn(color) {
-  let h = String(color || "").trim().replace(/^#/, "");
-  if (!/^([\da-f]{3}){1,2}$/i.test(h)) return "#fff";
-  if (h.length < 6) h = h.replace(/./g, "$&$&");
-  const n = parseInt(h, 16);
-  return (n >> 16) * 299 + ((n >> 8) & 255) * 587 + (n & 255) * 114 > 160000 ? "#1f2329" : "#fff";
-}

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { uuid, textOn } from "../src/util.js";
+import { uuid } from "../src/util.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -19,17 +19,6 @@ test("uuid: crypto.randomUUID, else getRandomValues, else Math.random — always
   );
   const many = new Set(Array.from({ length: 2000 }, () => uuid(null)));
   assert.equal(many.size, 2000);
-});
-
-test("text colour on the tenant colour", () => {
-  assert.equal(textOn("#1f6feb"), "#fff");
-  assert.equal(textOn("#000"), "#fff");
-  assert.equal(textOn("#ffffff"), "#1f2329");
-  assert.equal(textOn("#FFD60A"), "#1f2329");
-  assert.equal(textOn("fff"), "#1f2329");
-  assert.equal(textOn("red"), "#fff");
-  assert.equal(textOn("#12345"), "#fff");
-  assert.equal(textOn(undefined), "#fff");
 });
 
 test("the panel never parses strings as HTML", async () => {

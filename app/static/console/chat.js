@@ -44,6 +44,7 @@ const ui = {
   chat: $("chat-main"),
   head: {
     name: $("chat-name"),
+    returning: $("chat-returning"),
     status: $("chat-status"),
     page: $("chat-page"),
     assignee: $("chat-assignee"),
@@ -80,6 +81,7 @@ const drafts = new Map(); // conversation id -> {text, at} (消息预知)
 const visitorDrafts = new Map(); // visitor id -> {text, at} (before a conversation exists)
 const composerDrafts = new Map(); // conversation id -> the agent's unsent text
 const visitorNames = new Map(); // visitor id -> name (from the snapshot and `visitor` events)
+const returningVisitors = new Set(); // visitor ids marked returning by `visitor` events
 const pending = new Map(); // client_id -> {payload, node, conversation_id, sent}
 let tab = "mine";
 let current = null; // {id, conv, visitor, history, messages: Map(seq -> msg), readonly}
@@ -199,12 +201,17 @@ function rowNode(c) {
     el(
       "span",
       { class: "row-body" },
-      el("span", { class: "row-top" }, el("span", { class: "row-name", text: c.visitor_name }), el("time", { class: "row-time", datetime: c.last_message_at || c.created_at, text: shortTime(c.last_message_at || c.created_at) })),
+      el("span", { class: "row-top" }, el("span", { class: "row-name", text: c.visitor_name }), c.visitor_returning ? returningTag() : null, el("time", { class: "row-time", datetime: c.last_message_at || c.created_at, text: shortTime(c.last_message_at || c.created_at) })),
       el("span", { class: "row-preview" + (draft ? " drafting" : "") }, preview),
       el("span", { class: "row-bottom" }, assignee, unread ? el("span", { class: "dot", title: t("unread"), "aria-label": t("unread") }) : null)
     )
   );
   return el("li", {}, button);
+}
+
+/** 熟客: came before, or a customer the shop knew before this visit. */
+function returningTag() {
+  return el("span", { class: "tag returning", title: t("returning_title"), text: t("returning") });
 }
 
 function updateTitle() {
@@ -261,6 +268,7 @@ async function openConversation(id, { readonly = false } = {}) {
   drawMessages();
   drawDraft();
   drawComposer();
+  loadCustomer(current.visitor);
   drawPanel();
   renderList();
   scrollToBottom();
@@ -300,6 +308,7 @@ function drawHeader() {
   const c = current.conv;
   const h = ui.head;
   h.name.textContent = c.visitor_name;
+  h.returning.hidden = !c.visitor_returning;
   h.status.textContent = t("status_" + c.status);
   h.status.className = "tag " + c.status;
   h.page.replaceChildren();
@@ -859,8 +868,9 @@ function drawPanel() {
     "div",
     { class: "vp-head" },
     el("span", { class: "avatar big", "aria-hidden": "true", text: initial(v.name) }),
-    el("div", {}, el("h2", { text: v.name }), el("span", { class: "presence " + (onSite ? "on" : "off"), text: onSite ? t("on_site") : t("left_site") }))
+    el("div", {}, el("h2", { text: v.name }), v.returning ? returningTag() : null, el("span", { class: "presence " + (onSite ? "on" : "off"), text: onSite ? t("on_site") : t("left_site") }))
   );
+  if (v.id !== customerPanel.visitorId || (v.customer_id ?? null) !== customerPanel.customerId) loadCustomer(v);
   const contact = el("dl", { class: "facts vp-facts" },
     ...fact(t("email"), v.email ? el("a", { href: "mailto:" + v.email, text: v.email }) : null),
     ...fact(t("phone"), v.phone ? el("a", { href: "tel:" + v.phone.replace(/[^\d+]/g, ""), text: v.phone }) : null),
@@ -891,13 +901,87 @@ function drawPanel() {
     );
   } else historyBox.append(el("p", { class: "muted small", text: t("no_past") }));
 
-  const parts = [head, contact, pagesBox, historyBox];
+  // a known customer's record lists the chats of all their browsers: no second list then
+  const known = customerPanel.node.querySelector('[data-crm="customer"]');
+  const parts = [head, customerPanel.node, contact, pagesBox, known ? null : historyBox].filter(Boolean);
   if (current.readonly && convs.size) {
     const back = [...convs.values()].find((c) => c.visitor_id === v.id && c.status !== "closed");
     if (back) parts.push(el("button", { type: "button", class: "button small ghost", text: t("back_to_chat"), onclick: () => openConversation(back.id) }));
   }
   ui.panel.replaceChildren(...parts);
 }
+
+// ---- the customer side panel (CRM) ---------------------------------------------------------
+// An HTML fragment from the server (app/crm/panel.py, escaped by Jinja): the record's facts with
+// the crm module, an upgrade prompt without it. Its node is kept while the visitor stays the same,
+// so a note being typed survives the panel's redraws.
+const customerPanel = { visitorId: null, customerId: null, ticket: 0, node: el("div", { class: "crm-slot" }) };
+
+async function loadCustomer(v) {
+  customerPanel.visitorId = v.id;
+  customerPanel.customerId = v.customer_id ?? null;
+  const ticket = ++customerPanel.ticket;
+  if (customerPanel.node.dataset.visitor !== String(v.id)) customerPanel.node.replaceChildren();
+  customerPanel.node.dataset.visitor = v.id;
+  try {
+    const response = await fetch(DATA.customer_url.replace("/0/", "/" + v.id + "/"), { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(response.status);
+    const html = await response.text();
+    if (ticket === customerPanel.ticket) showCustomer(html);
+  } catch (_e) {
+    if (ticket === customerPanel.ticket) customerPanel.node.replaceChildren(el("p", { class: "muted small", text: t("customer_failed") }));
+  }
+}
+
+function showCustomer(html) {
+  const fragment = document.createElement("template");
+  fragment.innerHTML = html;
+  const root = fragment.content.querySelector("[data-crm]");
+  if (root && root.dataset.crm !== "locked") {
+    // linked just now from the panel: the visitor's `visitor` event may still be on its way
+    customerPanel.customerId = root.dataset.customerId ? Number(root.dataset.customerId) : null;
+    if (current && current.visitor && current.visitor.id === customerPanel.visitorId) current.visitor.customer_id = customerPanel.customerId;
+  }
+  fragment.content.querySelectorAll("time[datetime]").forEach((n) => {
+    n.textContent = shortTime(n.getAttribute("datetime"));
+    n.title = fullTime(n.getAttribute("datetime"));
+  });
+  fragment.content.querySelectorAll("a[data-conversation-id]").forEach((a) => {
+    const here = current && Number(a.dataset.conversationId) === current.id;
+    a.classList.toggle("active", here);
+    if (here) a.setAttribute("aria-current", "true");
+  });
+  fragment.content.querySelectorAll("[data-source]").forEach((n) => (n.textContent = sourceName(n.dataset.source)));
+  customerPanel.node.replaceChildren(fragment.content);
+  if (current && current.visitor) drawPanel();
+}
+
+customerPanel.node.addEventListener("submit", async (e) => {
+  const form = e.target.closest("form[data-panel-form]");
+  if (!form) return;
+  e.preventDefault();
+  const visitor = current && current.visitor;
+  const button = form.querySelector("button");
+  if (button) button.disabled = true;
+  const ticket = ++customerPanel.ticket;
+  try {
+    const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", headers: { "X-CSRFToken": DATA.csrf, Accept: "text/html" } });
+    if (response.status === 402 && visitor) return loadCustomer(visitor); // the plan changed: the prompt
+    if (response.status !== 200 && response.status !== 400) throw new Error(response.status);
+    const html = await response.text();
+    if (ticket === customerPanel.ticket) showCustomer(html);
+  } catch (_e) {
+    if (button) button.disabled = false;
+    toast(t("error_generic"), "error");
+  }
+});
+
+customerPanel.node.addEventListener("click", (e) => {
+  const link = e.target.closest("a[data-conversation-id]");
+  if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  openConversation(Number(link.dataset.conversationId), { readonly: link.dataset.status === "closed" });
+});
 
 setInterval(() => {
   const node = document.getElementById("vp-time");
@@ -1011,7 +1095,17 @@ function onMessage(m) {
 }
 socket.on("message", onMessage);
 
+/** A chat summary computed a moment before a `visitor` event (the visitor identified as they
+ *  wrote) must not undo it: a name only ever replaces the "#id" label, the mark only turns on. */
+function freshest(c) {
+  const name = visitorNames.get(c.visitor_id);
+  if (name && /^#\d+$/.test(c.visitor_name || "")) c.visitor_name = name;
+  if (returningVisitors.has(c.visitor_id)) c.visitor_returning = true;
+  return c;
+}
+
 function applyConversation(c) {
+  freshest(c);
   const known = convs.get(c.id);
   if (c.status === "closed") convs.delete(c.id);
   else convs.set(c.id, Object.assign(known || {}, c));
@@ -1077,13 +1171,19 @@ socket.on("read", (p) => {
 
 socket.on("visitor", (v) => {
   if (v.name) visitorNames.set(v.id, v.name);
-  for (const c of convs.values()) if (c.visitor_id === v.id && v.name) c.visitor_name = v.name;
+  if (v.returning) returningVisitors.add(v.id);
+  for (const c of convs.values()) {
+    if (c.visitor_id !== v.id) continue;
+    if (v.name) c.visitor_name = v.name;
+    if (v.returning != null) c.visitor_returning = v.returning;
+  }
   if (current && current.visitor && current.visitor.id === v.id) {
     const pages = v.pages && v.pages.length ? mergePages(v.pages, current.visitor.pages || []) : current.visitor.pages;
     current.visitor = Object.assign({}, current.visitor, v, { pages });
     current.conv.visitor_name = v.name || current.conv.visitor_name;
+    if (v.returning != null) current.conv.visitor_returning = v.returning;
     drawPanel();
-    ui.head.name.textContent = current.conv.visitor_name;
+    drawHeader();
   }
   renderList();
 });

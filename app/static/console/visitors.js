@@ -51,7 +51,7 @@ function nameCell(v) {
   const d = drafts.get(v.id);
   const draft = d && d.text && Date.now() - d.at < PREVIEW_STALE_MS ? d.text : "";
   return [
-    el("span", { class: "v-name" }, el("span", { text: v.name }), (v.visit_count || 0) > 1 ? el("span", { class: "tag", title: t("returning"), text: "↻" }) : null),
+    el("span", { class: "v-name" }, el("span", { text: v.name }), v.returning ? el("span", { class: "tag returning", title: t("returning_title"), text: t("returning") }) : null),
     v.email || v.phone ? el("span", { class: "muted small", text: [v.email, v.phone].filter(Boolean).join(" · ") }) : null,
     draft ? el("span", { class: "v-draft" }, t("typing_short") + " ", el("span", { text: draft })) : null,
   ];
