@@ -9,7 +9,7 @@ PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres install lint chromium translations-update bench
+.PHONY: run test test-sqlite test-postgres install lint chromium translations-update bench bench-crm
 
 run: install $(MO) widget
 	$(BIN)/flask --app app huike init
@@ -49,6 +49,12 @@ chromium:
 # rewrite its figures in docs/BENCHMARKS.md.
 bench: install $(MO)
 	$(BIN)/python -m tests.bench.chat_load $(BENCH_ARGS)
+
+# The CRM benchmark (tests/bench/crm_load.py, ~15 minutes, a ~1.5 GB scratch PostgreSQL database
+# dropped at the end; not part of make test): BENCH_ARGS="--quick" for a small run,
+# "--write-docs" to rewrite its figures in docs/BENCHMARKS.md.
+bench-crm: install $(MO)
+	$(BIN)/python -m tests.bench.crm_load $(BENCH_ARGS)
 
 translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app billing

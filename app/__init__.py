@@ -21,6 +21,13 @@ def select_locale() -> str:
     return "zh_CN" if best.startswith("zh") else best
 
 
+def select_timezone() -> str | None:
+    """Console times in the shop's time zone, the one its hours and filters use."""
+    if current_user and current_user.is_authenticated:
+        return current_user.tenant.timezone
+    return None
+
+
 def current_language() -> str:
     """The page's language as Huike names it (Babel reports zh_CN as zh_Hans_CN)."""
     return "zh_CN" if get_locale().language == "zh" else "en"
@@ -39,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     from app.chat import events  # noqa: F401  (before init_app: handlers kept for every app)
 
@@ -59,6 +66,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(views.bp)
+
+    from app.api import console as api_console
+    from app.api import views as api_views
+    from app.crm import identity as crm_identity
+    from app.crm import panel as crm_panel
+    from app.crm import transfer  # noqa: F401  (its routes join the crm blueprint)
+    from app.crm import views as crm_views
+
+    csrf.exempt(api_views.bp)  # API keys, not cookies: nothing for a forged form to ride on
+    app.register_blueprint(api_views.bp)
+    app.register_blueprint(api_console.bp)
+    app.register_blueprint(crm_views.bp)
+    app.register_blueprint(crm_panel.bp)
+    app.register_blueprint(crm_identity.bp)
 
     from billing import views as billing_views
 
@@ -88,7 +109,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         if (
             g.tenant is not None
             and g.tenant.status == "suspended"
-            and request.blueprint in ("console", "chat", "billing")
+            and request.blueprint
+            in ("console", "chat", "crm", "crm_panel", "crm_identity", "api_keys", "billing")
         ):
             return render_template("console/suspended.html"), 403
         return None

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.crm import demo as demo_customers
 from billing.backoffice import staff as staff_accounts
 from billing.models import STAFF_ROLES, StaffUser
 from tenants import migrations
@@ -44,7 +45,8 @@ def demo() -> None:
     with cross_tenant():
         exists = db.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     if exists is None:
-        signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
+        owner = signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
+        demo_customers.seed(owner)
         db.commit()
     click.echo(f"Demo shop: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
 

@@ -56,8 +56,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "FLOOD_LIMITS": _flood_limits(env.get("FLOOD_LIMITS")),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # the largest upload (a 10 MB chat file, a 5 MB CSV) with room for the form around it
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "20 per hour"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),  # per API key
         "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", 3600)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.api import errors as api_errors
 from app.features import wants_json
 from tenants.db import db
 
@@ -61,6 +62,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         db.rollback()
+        if api_errors.is_api_request():  # the API's own shape, even for an unknown path
+            return api_errors.http_error(error)
         if error.code == 429:
             return _render(429)
         custom = error.description if error.description != type(error).description else None
@@ -72,4 +75,6 @@ def register(app: Flask) -> None:
             return _http(error)
         db.rollback()
         log.exception("unhandled error")
+        if api_errors.is_api_request():
+            return api_errors.http_error(InternalServerError())
         return _render(InternalServerError.code)

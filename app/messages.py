@@ -65,6 +65,116 @@ MESSAGES = {
     "shortcut_invalid": lazy_gettext(
         "A shortcut is one word of letters, digits, - or _ (at most 30 characters)."
     ),
+    # customers (CRM)
+    "amount_invalid": lazy_gettext("Enter an amount like 199 or 199.50."),
+    "number_expected": lazy_gettext("Enter a number."),
+    "date_invalid": lazy_gettext("Enter a date like 2026-11-22."),
+    "datetime_invalid": lazy_gettext(
+        "Enter a date and time with its time zone, like 2026-11-22T10:30:00+08:00."
+    ),
+    "choice_invalid": lazy_gettext("Choose one of: %(choices)s."),
+    "field_key_invalid": lazy_gettext(
+        "A field key starts with a letter and has only letters, digits and _ (at most 40)."
+    ),
+    "field_key_taken": lazy_gettext("A field with this key already exists."),
+    "field_kind_invalid": lazy_gettext("Choose text, number, date or choice."),
+    "choices_required": lazy_gettext("Give a choice field at least one choice."),
+    "fields_invalid": lazy_gettext("Custom fields must be given as key-value pairs."),
+    "field_unknown": lazy_gettext("There is no custom field %(key)s."),
+    "external_id_taken": lazy_gettext("Another customer already has the id %(value)s."),
+    "phone_taken": lazy_gettext("Another customer already has the phone number %(value)s."),
+    "email_taken_customer": lazy_gettext("Another customer already has the e-mail %(value)s."),
+    "too_many": lazy_gettext("At most %(max)s are allowed."),
+    "owner_invalid": lazy_gettext("Choose an active member of the shop as the owner."),
+    "customer_required": lazy_gettext(
+        "Give the order's customer: an external id, a phone number or an e-mail."
+    ),
+    "status_invalid": lazy_gettext("Give a status of at most 32 characters."),
+    "items_invalid": lazy_gettext("Give items as a list of {name, quantity, price}."),
+    "body_invalid": lazy_gettext("Send a JSON object."),
+    "currency_invalid": lazy_gettext("Give a three-letter currency code like CNY."),
+    "identity_invalid": lazy_gettext(
+        "Give the signed-in user's id (at most 128 characters) and its hash: "
+        "{id, name, email, phone, hash}."
+    ),
+    "identity_hash_invalid": lazy_gettext(
+        "The hash is missing or does not match this id. Compute HMAC-SHA256 of the id with the "
+        "shop's identity secret on your server, in hex."
+    ),
+    "confirm_required": lazy_gettext("Tick the box to confirm."),
+    "contact_needed": lazy_gettext("Enter a valid phone number or e-mail address."),
+    "merge_same": lazy_gettext("Choose another customer to merge with."),
+    "merge_merged": lazy_gettext("This customer has already been merged into another one."),
+    "filter_invalid": lazy_gettext("This filter value is not valid."),
+    "filter_empty": lazy_gettext("Choose a search or a filter first, then save it."),
+    "cursor_invalid": lazy_gettext("This page link is not valid. Start again from the first page."),
+    # CSV import (app/crm/imports.py)
+    "import_file_missing": lazy_gettext("Choose a CSV file to import."),
+    "import_kind_invalid": lazy_gettext("Choose customers or orders."),
+    "import_not_csv": lazy_gettext(
+        "This is not a CSV file. In Excel, choose File › Save As, type “CSV UTF-8”, and upload "
+        "that file."
+    ),
+    "import_encoding": lazy_gettext(
+        "The file's text could not be read. Save it as “CSV UTF-8” and upload it again."
+    ),
+    "import_unreadable": lazy_gettext(
+        "The file could not be read as CSV: a cell is far too long or a quote is not closed."
+    ),
+    "import_empty": lazy_gettext(
+        "The file is empty. Upload a CSV whose first row names the columns."
+    ),
+    "import_no_header": lazy_gettext(
+        "The first row should name the columns (like Name, Phone, E-mail) but it holds data. "
+        "Add a row of column names at the top."
+    ),
+    "import_no_rows": lazy_gettext("The file names its columns but has no rows to import."),
+    "import_too_many_rows": lazy_gettext(
+        "A file can have at most %(max)s rows. Split it into smaller files."
+    ),
+    "import_target_invalid": lazy_gettext("Choose from the list what the column %(column)s is."),
+    "import_target_twice": lazy_gettext(
+        "The columns %(first)s and %(second)s are set to the same field. "
+        "Set one of them to “Don't import”."
+    ),
+    "import_no_customer_key": lazy_gettext(
+        "Set a column to the user id, a phone or an e-mail, so each row's customer is "
+        "recognised (and found again by the next import)."
+    ),
+    "import_no_order_id": lazy_gettext("Set a column to the order number."),
+    "import_no_order_customer": lazy_gettext(
+        "Set a column to the customer's user id, phone or e-mail, so each order finds its customer."
+    ),
+    "import_no_key_in_row": lazy_gettext(
+        "The row has no user id, phone or e-mail to recognise the customer by."
+    ),
+    "import_customer_unknown": lazy_gettext("No customer has the Huike id %(value)s."),
+    "owner_unknown": lazy_gettext("%(value)s is not a member of the shop."),
+    "import_datetime_invalid": lazy_gettext(
+        "Enter a date like 2026-11-22, or a date and time like 2026-11-22 10:30."
+    ),
+    "import_conflict": lazy_gettext(
+        "The row clashed with a change made at the same moment. Import the file again."
+    ),
+    "import_done": lazy_gettext("This file has been imported already."),
+    # the shops' REST API (/api/v1)
+    "api_key_missing": lazy_gettext("Send your API key as: Authorization: Bearer <key>."),
+    "api_key_invalid": lazy_gettext("This API key is wrong or was revoked."),
+    "content_type_invalid": lazy_gettext(
+        "Send the body as JSON, with Content-Type: application/json."
+    ),
+    "json_invalid": lazy_gettext("The body is not valid JSON."),
+    "key_unknown": lazy_gettext("%(key)s is not known here: check its spelling."),
+    "type_invalid": lazy_gettext("Give a value of this type: %(expected)s."),
+    "quantity_invalid": lazy_gettext("Give a whole number from 1 to %(max)s."),
+    "param_unknown": lazy_gettext("%(key)s is not a parameter here: check its spelling."),
+    "limit_invalid": lazy_gettext("Give a page size from 1 to %(max)s."),
+    "customer_empty": lazy_gettext(
+        "Give the customer at least a name, an external id, a phone number or an e-mail."
+    ),
+    "customer_merged": lazy_gettext(
+        "This customer was merged into customer %(merged_into)s: change that one instead."
+    ),
 }
 
 

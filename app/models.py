@@ -1,7 +1,8 @@
 """Every table of the product, imported in one place for migrations and the test schema."""
 
 from app.chat import models as chat_models
+from app.crm import models as crm_models
 from billing import models as billing_models
 from tenants import models as tenants_models
 
-__all__ = ["billing_models", "chat_models", "tenants_models"]
+__all__ = ["billing_models", "chat_models", "crm_models", "tenants_models"]

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import engineio
 import pytest
 from flask.testing import FlaskClient
 
@@ -25,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.api import keys
 from app.chat import service as chat
 from app.chat import setup
 from app.chat.models import (
@@ -35,6 +37,16 @@ from app.chat.models import (
     LeftMessage,
     QuickReply,
     Visitor,
+)
+from app.crm import service as crm
+from app.crm.models import (
+    ApiKey,
+    Customer,
+    CustomField,
+    Import,
+    Order,
+    SavedFilter,
+    TimelineEntry,
 )
 from app.extensions import limiter, socketio
 from tenants import migrations, ratelimit, service
@@ -177,6 +189,10 @@ def _fresh_limits(app):
 @pytest.fixture(autouse=True)
 def _sockets_serve_the_test_app(app):
     """A test that made an app of its own took the one Socket.IO server: hand it back."""
+    # init_app wraps app.wsgi_app in its middleware each time: unwrap the last one first, or
+    # every request of a long run goes through hundreds of layers (a RecursionError at last)
+    while isinstance(app.wsgi_app, engineio.WSGIApp):
+        app.wsgi_app = app.wsgi_app.wsgi_app
     socketio.init_app(app, async_mode="threading", manage_session=False, cors_allowed_origins="*")
 
 
@@ -241,6 +257,15 @@ class Shop:
     quick_reply: QuickReply
     group: Group
     rule: InvitationRule
+    # CRM: the chatting visitor is a known customer with an order, a note and a saved filter
+    customer: Customer
+    order: Order
+    note: TimelineEntry
+    custom_field: CustomField
+    saved_filter: SavedFilter
+    api_key: ApiKey
+    api_token: str
+    crm_import: Import  # uploaded, waiting for its column mapping
 
 
 def make_shop(label: str) -> Shop:
@@ -273,6 +298,33 @@ def make_shop(label: str) -> Shop:
     reply = setup.add_quick_reply(owner, f"hi{label}", "Hello!", shared=True)
     group = setup.add_group(f"Sales {label}", "", [agent.id])
     rule = setup.add_invitation_rule("*/checkout*", "30", "Need help paying?")
+    field = crm.save_custom_field(None, "level", "Level", "choice", ["gold", "silver"])
+    customer = crm.save_customer(
+        None,
+        {
+            "name": f"Buyer {label}",
+            "external_id": f"user-{label}",
+            "phones": ["13800000000"],
+            "emails": [f"buyer-{label}@example.com"],
+            "tags": ["vip"],
+            "fields": {"level": "gold"},
+        },
+    )
+    crm.link_visitor(visitor, customer)
+    order, _ = crm.upsert_order(
+        {"order_id": f"SO-{label}", "total": "99.50", "customer": {"external_id": f"user-{label}"}}
+    )
+    note = crm.add_note(customer, owner.id, f"likes green tea ({label})")
+    saved = SavedFilter(name="VIP", query={"tag": "vip"}, created_by_id=owner.id)
+    db.add(saved)
+    api_key, api_token = keys.create_key(f"Shop {label} server", owner.id)
+    crm_import = Import(
+        kind="customers",
+        filename=f"customers-{label}.csv",
+        content=f"Name,Phone\nImported {label},13900000001\n",
+        created_by_id=owner.id,
+    )
+    db.add(crm_import)
     db.commit()
     bind_tenant(None)
     return Shop(
@@ -287,6 +339,14 @@ def make_shop(label: str) -> Shop:
         reply,
         group,
         rule,
+        customer,
+        order,
+        note,
+        field,
+        saved,
+        api_key,
+        api_token,
+        crm_import,
     )
 
 

@@ -9,7 +9,7 @@ from tenants.plans import entitlements
 from ..conftest import login, set_tenant
 
 GATED_PAGES = {
-    "crm": "/console/crm",
+    "crm": "/console/customers/",
     "calls": "/console/calls",
     "robot": "/console/robot",
     "analytics": "/console/analytics",

@@ -156,7 +156,7 @@ def test_the_whole_journey(billing_app, stripe_fake, two_tenants, outbox):
     assert db.scalar(select(func.count()).select_from(Membership)) == members_before
     assert db.scalar(select(func.count()).select_from(Invoice)) == 2
     bind_tenant(None)
-    crm = client.get("/console/crm", headers={"Accept": "application/json"})
+    crm = client.get("/console/customers/", headers={"Accept": "application/json"})
     assert crm.status_code == 402 and crm.get_json()["error"] == "feature_locked"
     with cross_tenant():
         states = db.scalars(

@@ -1,0 +1,57 @@
+"""Who calls /api/v1: the shop's key from ``Authorization: Bearer <key>``.
+
+The key names the shop, so its tenant is bound for the whole request; a session cookie plays
+no part. A suspended shop is refused (403), a shop without CRM gets the upgrade answer (402).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request
+
+from app.api import keys
+from app.extensions import limiter
+from app.features import locked_payload
+from tenants.db import bind_tenant, scoped_get
+from tenants.errors import ServiceError
+from tenants.models import Tenant
+from tenants.plans import entitlements
+
+FEATURE = "crm"
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def authenticate():
+    """Before every key-protected request: a live key, its shop active and entitled."""
+    token = bearer_token()
+    if token is None:
+        raise ServiceError("api_key_missing")
+    key = keys.authenticate(token)
+    if key is None:
+        raise ServiceError("api_key_invalid")
+    bind_tenant(key.tenant_id)
+    tenant = scoped_get(Tenant, key.tenant_id)
+    if tenant.status == "suspended":
+        raise ServiceError("suspended")
+    if not entitlements(tenant).has(FEATURE):
+        return jsonify(locked_payload(FEATURE)), 402
+    keys.mark_used(key)
+    g.api_key, g.tenant = key, tenant
+    return None
+
+
+def _rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def _key_bucket() -> str:
+    return f"api-key:{g.api_key.id}"
+
+
+# One budget per key across every endpoint. A view decorator, not a blueprint limit: the
+# blueprint's limits are counted before ``authenticate`` has found the key.
+rate_limited = limiter.shared_limit(_rate_limit, scope="api", key_func=_key_bucket)

@@ -1,0 +1,114 @@
+"""The OpenAPI document is valid, names exactly the app's routes, and every answer it
+describes is produced by the real endpoints and matches it (see conftest.conform)."""
+
+import re
+from datetime import timedelta
+
+from openapi_spec_validator import validate
+
+from app.api import keys
+from app.api.openapi import document
+from tenants.db import utcnow
+
+from ..conftest import set_tenant
+from .conftest import BASE, CHECKED, path_template
+
+METHODS = {"get", "post", "patch", "put", "delete"}
+
+
+def test_the_document_is_valid_openapi_3_1():
+    validate(document())
+    assert document()["openapi"] == "3.1.0"
+
+
+def test_the_document_and_the_routes_name_the_same_operations(app):
+    routes = {
+        (re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(BASE)), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(BASE + "/")
+        for method in rule.methods & {m.upper() for m in METHODS}
+    }
+    documented = {
+        (path, method)
+        for path, item in document()["paths"].items()
+        for method in item.keys() & METHODS
+    }
+    assert routes == documented
+
+
+def test_the_served_document_is_the_one_tested(api):
+    assert api.get("/openapi.json", token=None).get_json() == document()
+
+
+def documented_answers() -> set[tuple[str, str, int]]:
+    answers = set()
+    for path, item in document()["paths"].items():
+        for method in item.keys() & METHODS:
+            answers |= {(path, method, int(status)) for status in item[method]["responses"]}
+    return answers
+
+
+def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants, monkeypatch):
+    a = two_tenants.a
+    CHECKED.clear()  # what this walk alone shows
+    customer_id = a.customer.id
+    other = api.post("/customers", json={"name": "Other", "phones": ["13722223333"]}).get_json()
+    # method, path, a body that works, a body that breaks a rule
+    operations = [
+        ("GET", "/customers", None, None),
+        ("POST", "/customers", {"name": "Walk"}, {"name": "X", "emails": ["x"]}),
+        ("GET", f"/customers/{customer_id}", None, None),
+        ("PATCH", f"/customers/{customer_id}", {"company": "Walk Ltd"}, {"tags": "vip"}),
+        ("GET", f"/customers/{customer_id}/timeline", None, None),
+        ("POST", "/orders", {"order_id": "W-1", "customer": {"phone": "13800000000"}}, {}),
+        ("GET", "/orders/SO-a", None, None),
+        ("PATCH", "/orders/SO-a", {"status": "paid"}, {"status": 7}),
+    ]
+    for method, path, good, bad in operations:
+        assert api.open(method, path, json=good).status_code in (200, 201)
+        assert api.open(method, path, token=None, json=good).status_code == 401
+        assert api.open(method, path, query_string={"limit": 0}, json=good).status_code == 422
+        if method != "GET":
+            assert api.open(method, path, json=bad).status_code == 422
+            assert (
+                api.open(method, path, data="{", content_type="application/json").status_code == 400
+            )
+            assert api.open(method, path, data={"a": "b"}).status_code == 415
+            huge = "[" + "0," * 600_000 + "0]"
+            assert (
+                api.open(method, path, data=huge, content_type="application/json").status_code
+                == 413
+            )
+        if "/customers/" in path or "/orders/" in path:
+            missing = re.sub(r"/(\d+|SO-a)", "/999999", path, count=1)
+            assert api.open(method, missing, json=good).status_code == 404
+    assert api.post("/orders", json=operations[5][2]).status_code == 200  # known: 200
+    assert api.post("/customers", json={"external_id": "user-a"}).status_code == 409
+    taken = {"phones": other["phones"]}
+    assert api.patch(f"/customers/{customer_id}", json=taken).status_code == 409
+
+    with monkeypatch.context() as patched:
+        patched.setitem(app.config, "API_RATE_LIMIT", "1 per hour")
+        for method, path, good, _ in operations:
+            api.open(method, path, json=good)
+            assert api.open(method, path, json=good).status_code == 429
+
+    def crash(_key):
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(keys, "mark_used", crash)
+        for method, path, good, _ in operations:
+            assert api.open(method, path, json=good).status_code == 500
+
+    set_tenant(a, trial_ends_at=utcnow() - timedelta(seconds=1))
+    for method, path, good, _ in operations:
+        assert api.open(method, path, json=good).status_code == 402
+    set_tenant(a, trial_ends_at=utcnow() + timedelta(days=1), status="suspended")
+    for method, path, good, _ in operations:
+        assert api.open(method, path, json=good).status_code == 403
+
+    assert api.get("/openapi.json", token=None).status_code == 200
+    missed = documented_answers() - CHECKED
+    assert not missed, f"documented but never answered: {sorted(missed)}"
+    assert path_template("/orders/SO-a") == "/orders/{order_id}"
