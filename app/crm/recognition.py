@@ -84,22 +84,27 @@ def link(visitor: Visitor, phone: str, email: str) -> Customer:
     return customer
 
 
-def chat_text(visitor_id: int, text: str | None) -> Visitor | None:
-    """A phone number or e-mail address written in a visitor's chat message: the visitor,
-    now known as a customer, or None."""
+def contacts_in(text: str | None, country: str) -> tuple[str, str] | None:
+    """The first phone number (read in the shop's ``country``) and e-mail address written in a
+    chat message, or None. No database: most messages end at the regular expression."""
     if not text or not CONTACT_HINT.search(text):
         return None
     phones = [
         phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        for match in phonenumbers.PhoneNumberMatcher(text, region())
+        for match in phonenumbers.PhoneNumberMatcher(text, country)
     ]
     emails = EMAIL.findall(text)
     if not phones and not emails:
         return None
+    return (phones[0] if phones else "", emails[0] if emails else "")
+
+
+def chat_contacts(visitor_id: int, phone: str, email: str) -> Visitor | None:
+    """A phone or e-mail the visitor wrote in the chat (``contacts_in``): the visitor, now known
+    as a customer, or None."""
     visitor = scoped_get(Visitor, visitor_id)
     if visitor is None:
         return None
-    phone, email = phones[0] if phones else "", emails[0] if emails else ""
     customer = crm.recognise(visitor, phone, email, visitor.name, source="chat")
     if customer is None:
         return None

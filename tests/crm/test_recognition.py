@@ -160,6 +160,28 @@ def test_an_email_or_phone_written_in_the_chat_is_recognised(app, client, two_te
     assert visitor_of(client, other).customer_id == a.customer.id
 
 
+def test_a_number_in_the_chat_is_read_in_the_shops_country(app, client, two_tenants):
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    a.tenant.country = "US"
+    db.commit()
+    token = hello(client, a)
+    sock = visitor_socket(app, a, token)  # the socket learns the country when it connects
+    say(sock, "us-1", "Hi, it's Ann")
+    say(sock, "us-2", "you can reach me on (415) 555-0132")
+    customer = db.get(Customer, visitor_of(client, token).customer_id)
+    assert [p.e164 for p in customer.phones] == ["+14155550132"]
+
+
+def test_digits_that_are_no_contact_are_not_taken_for_one():
+    assert recognition.contacts_in("bench b3-17 1763859123.123456", "CN") is None
+    assert recognition.contacts_in("order 20261122 arrived", "CN") is None
+    assert recognition.contacts_in("Mail a@b.cn or 138 0013 8000", "CN") == (
+        "+8613800138000",
+        "a@b.cn",
+    )
+
+
 def test_a_known_customers_new_conversation_is_a_chat_entry(app, client, two_tenants):
     a = two_tenants.a
     bind_tenant(a.tenant.id)
