@@ -132,10 +132,11 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
     # only a connection that sat idle for a while instead (a dropped busy one fails one request
     # and makes the pool replace every connection older than it).
     if autocommit:
-        # Each use is one round trip: 20 kept connections serve thousands of writes a second
-        # (more, connected and closed per burst, cost more than they bring); the overflow is
-        # for threading mode, whose thousands of threads wait long for the GIL.
-        engine = create_engine(url, pool_size=20, max_overflow=20, isolation_level="AUTOCOMMIT")
+        # Each use is one round trip, so 10 kept connections serve thousands of writes a
+        # second, and a burst waits its turn for one. No overflow: under a backlog, overflow
+        # connections were opened and closed per use, and connecting costs ~100 times the
+        # write (the worker sank from 500 to 72 messages a second, docs/BENCHMARKS.md).
+        engine = create_engine(url, pool_size=10, max_overflow=0, isolation_level="AUTOCOMMIT")
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20)
 
