@@ -359,9 +359,9 @@ async def message_phase(
     figures = _message_figures(sent, await agent.ask("collect"), rate, duration, len(senders))
     figures["cpu"] = cpu.stop()
     figures["server_cpu_pct"] = figures["cpu"]["server"]
-    figures["server_cpu_ms_per_message"] = (
-        round(1000 * figures["cpu"]["server_seconds"] / figures["delivered"], 2)
-        if figures["delivered"]
+    figures["server_cpu_ms_per_message"] = (  # per message stored, delivered or not
+        round(1000 * figures["cpu"]["server_seconds"] / figures["acked"], 2)
+        if figures["acked"]
         else None
     )
     _say(
@@ -528,6 +528,12 @@ def details(results: list[dict]) -> str:
                     f"{label}: {msg['sent']} sent, {msg['acked']} acked, {msg['delivered']} "
                     "delivered"
                     + (f", errors {msg['errors']}" if msg["errors"] else "")
+                    + (
+                        f", **the server dropped the agent's socket** "
+                        f"({msg['agent_events']['disconnect']}×; it does not reconnect)"
+                        if msg.get("agent_events", {}).get("disconnect")
+                        else ""
+                    )
                     + (
                         f", {msg['skipped_in_flight_cap']} not sent (in-flight cap)"
                         if msg["skipped_in_flight_cap"]
