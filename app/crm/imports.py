@@ -670,16 +670,9 @@ def _blank_state() -> dict:
 
 
 def _stored_state(customer: Customer) -> dict:
-    return {
-        "name": customer.name,
-        "company": customer.company,
-        "external_id": customer.external_id,
-        "owner_id": customer.owner_id,
-        "phones": [p.e164 for p in customer.phones],
-        "emails": [e.email for e in customer.emails],
-        "tags": [t.tag for t in customer.tags],
-        "fields": dict(customer.fields or {}),
-    }
+    state = service.customer_snapshot(customer)
+    del state["id"]
+    return {**state, "owner_id": customer.owner_id}
 
 
 def _merged(before: dict, data: dict) -> dict:
