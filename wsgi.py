@@ -24,7 +24,7 @@ from app import create_app  # noqa: E402
 from app.extensions import socketio  # noqa: E402
 
 app = create_app()
-# The collector, tuned for thousands of sockets (docs/BENCHMARKS.md, "Pauses"): the app's
+# The collector, tuned for thousands of sockets (docs/BENCHMARKS.md, "What it took"): the app's
 # modules, mappers and phonenumbers' metadata are there for good, so they leave its sight; and
 # it runs after 50,000 allocations, not 700, so the objects of messages still in flight are
 # not promoted to the oldest generation, whose every pass walks all the sockets' objects and
