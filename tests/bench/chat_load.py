@@ -139,17 +139,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        preset = (
-            ("--connections", 500),
-            ("--threading-connections", 500),
-            ("--hold", 5),
-            ("--duration", 10),
-            ("--paced-duration", 5),
+        harness.apply_preset(
+            args,
+            argv,
+            (
+                ("--connections", 500),
+                ("--threading-connections", 500),
+                ("--hold", 5),
+                ("--duration", 10),
+                ("--paced-duration", 5),
+            ),
         )
-        for flag, value in preset:
-            if flag not in given:
-                setattr(args, flag.lstrip("-").replace("-", "_"), value)
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     try:
         args.paced = [float(f) for f in args.paced_fractions.split(",") if f.strip()]

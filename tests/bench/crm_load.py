@@ -1211,17 +1211,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        preset = (
-            ("--customers", 10_000),
-            ("--entries", 100_000),
-            ("--runs", 50),
-            ("--warmup", 5),
-            ("--import-rows", 1000),
+        harness.apply_preset(
+            args,
+            argv,
+            (
+                ("--customers", 10_000),
+                ("--entries", 100_000),
+                ("--runs", 50),
+                ("--warmup", 5),
+                ("--import-rows", 1000),
+            ),
         )
-        for flag, value in preset:
-            if flag not in given:
-                setattr(args, flag.lstrip("-").replace("-", "_"), value)
     return args
 
 

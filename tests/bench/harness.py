@@ -47,6 +47,14 @@ def raise_fd_limit(wanted: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def apply_preset(args, argv: list[str] | None, preset: tuple[tuple[str, object], ...]) -> None:
+    """``--quick``: each preset value, unless its flag was given on the command line."""
+    given = set(argv if argv is not None else sys.argv[1:])
+    for flag, value in preset:
+        if flag not in given:
+            setattr(args, flag.lstrip("-").replace("-", "_"), value)
+
+
 def free_port() -> int:
     import socket
 
