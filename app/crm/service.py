@@ -260,8 +260,8 @@ def _clean(data: dict, customer: Customer | None) -> dict:
         if external_id and len(external_id) > 128:
             raise ServiceError("too_long", field="external_id", max=128)
         if external_id:
-            other = db.scalar(select(Customer.id).where(Customer.external_id == external_id))
-            if other and (customer is None or other != customer.id):
+            other = _held_by_another(Customer.id, Customer.external_id, external_id, customer)
+            if other:
                 raise ServiceError(
                     "external_id_taken", field="external_id", value=external_id, customer_id=other
                 )
@@ -272,8 +272,8 @@ def _clean(data: dict, customer: Customer | None) -> dict:
         if len(phones) > MAX_PHONES:
             raise ServiceError("too_many", field="phones", max=MAX_PHONES)
         for phone in phones:
-            other = db.scalar(select(CustomerPhone.customer_id).where(CustomerPhone.e164 == phone))
-            if other and (customer is None or other != customer.id):
+            other = _held_by_another(CustomerPhone.customer_id, CustomerPhone.e164, phone, customer)
+            if other:
                 raise ServiceError("phone_taken", field="phones", value=phone, customer_id=other)
         clean["phones"] = phones
     if "emails" in data:
@@ -288,8 +288,10 @@ def _clean(data: dict, customer: Customer | None) -> dict:
         if len(emails) > MAX_EMAILS:
             raise ServiceError("too_many", field="emails", max=MAX_EMAILS)
         for email in emails:
-            other = db.scalar(select(CustomerEmail.customer_id).where(CustomerEmail.email == email))
-            if other and (customer is None or other != customer.id):
+            other = _held_by_another(
+                CustomerEmail.customer_id, CustomerEmail.email, email, customer
+            )
+            if other:
                 raise ServiceError(
                     "email_taken_customer", field="emails", value=email, customer_id=other
                 )
@@ -318,6 +320,12 @@ def _clean(data: dict, customer: Customer | None) -> dict:
     if "owner_id" in data:
         clean["owner_id"] = _owner_id(data["owner_id"])
     return clean
+
+
+def _held_by_another(owner_id, key, value, customer: Customer | None) -> int | None:
+    """The id of the other customer of the shop whose ``key`` is ``value`` (one owner each)."""
+    other = db.scalar(select(owner_id).where(key == value))
+    return other if other and (customer is None or other != customer.id) else None
 
 
 def save_customer(
