@@ -65,7 +65,8 @@ def configure_logging(app: Flask) -> None:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    # the rule, not the path: a path can carry a reset or invitation token
+                    "route": request.url_rule.rule if request.url_rule else "unmatched",
                     "status": response.status_code,
                     "ms": round(elapsed * 1000, 1),
                 },

@@ -1,0 +1,115 @@
+"""Secrets stay out of logs and off the wire: reset and invitation tokens never reach the
+server's log, and an SMTP password is never sent to a server without TLS."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+
+import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from ..conftest import free_port, make_test_app
+from ..live import LiveServer, sign_up
+
+
+def _csrf(session: requests.Session, url: str) -> str:
+    page = session.get(url).text
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_reset_and_invitation_tokens_never_reach_the_log(database):
+    server = LiveServer(database.app_url, extra_env={"LOG_LEVEL": "INFO", "LOG_JSON": "1"})
+    try:
+        label = f"log{uuid.uuid4().hex[:8]}"
+        owner, _ = sign_up(server, label)
+        # an invitation, opened by the invitee
+        owner.post(
+            f"{server.url}/console/members/invite",
+            data={
+                "csrf_token": _csrf(owner, f"{server.url}/console/members"),
+                "email": f"invitee-{label}@example.com",
+                "role": "agent",
+            },
+        )
+        invite_link = re.search(r"https?://\S+/invite/\S+", server.last_mail()).group(0)
+        assert requests.get(invite_link).status_code == 200
+        # a password reset, opened and used
+        stranger = requests.Session()
+        stranger.post(
+            f"{server.url}/password/forgot",
+            data={
+                "csrf_token": _csrf(stranger, f"{server.url}/password/forgot"),
+                "email": f"{label}@example.com",
+            },
+        )
+        reset_link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail()).group(0)
+        assert stranger.get(reset_link).status_code == 200
+        stranger.post(
+            reset_link,
+            data={
+                "csrf_token": _csrf(stranger, reset_link),
+                "password": "another-password-1",
+                "confirm": "another-password-1",
+            },
+        )
+    finally:
+        server.stop()
+    log = (server.instance / f"server-{server.port}.log").read_text()
+    for link in (invite_link, reset_link):
+        assert link.rsplit("/", 1)[1] not in log  # no token…
+    assert '"route": "/password/reset/<token>"' in log  # …though the requests were logged
+    assert '"route": "/invite/<token>"' in log
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages, self.logins = [], []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        self.logins.append(auth_data)
+        return AuthResult(success=True)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_no_password_goes_to_an_smtp_server_without_tls(two_tenants):
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=inbox.authenticate,
+        auth_require_tls=False,  # a careless server: it would take the password in clear
+    )
+    controller.start()
+    app = make_test_app(SMTP_URL=f"smtp://mailer:s3cret-pass@127.0.0.1:{port}")
+    handler = _Records()
+    logging.getLogger("huike.mail").addHandler(handler)
+    try:
+        response = app.test_client().post("/password/forgot", data={"email": "owner-a@example.com"})
+    finally:
+        logging.getLogger("huike.mail").removeHandler(handler)
+        controller.stop()
+    assert response.status_code == 302  # the visitor is not shown a crash
+    assert inbox.logins == [] and inbox.messages == []
+    said = [(r.levelname, r.getMessage()) for r in handler.records]
+    assert any(level == "ERROR" and "STARTTLS" in text for level, text in said)
+    assert not any("s3cret-pass" in text for _, text in said)
+    kept = list((Path(app.config["OUTBOX_DIR"]) / "unsent").glob("*.eml"))
+    assert len(kept) == 1 and b"/password/reset/" in kept[0].read_bytes()
