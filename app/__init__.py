@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.ops import configure_logging
 
     configure_logging(app)
+    from app import edges
+
+    edges.register(app)  # before any hook that reads the request
     if not app.config.get("DB_ENGINE_BOUND"):
         db.configure(bind=make_engine(app.config["DATABASE_URL"]))
 
@@ -56,6 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         message_queue=app.config["REDIS_URL"],
         manage_session=False,
         cors_allowed_origins="*",  # checked per namespace: shop domains, console same-origin
+        json=edges.SocketJSON,
     )
 
     from app import accounts, console, errors, ops

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api import errors as api_errors
 from app.features import wants_json
+from app.messages import message_for
 from tenants.db import db
+from tenants.errors import ServiceError
 
 log = logging.getLogger("huike.errors")
 
@@ -48,6 +50,19 @@ def _render(status: int, detail: str | None = None):
     return render_template(
         "errors/error.html", status=status, title=TITLES.get(status, ""), detail=message
     ), status
+
+
+def input_error(error: ServiceError):
+    """Input refused at the edge (app/edges.py): the API's shape for the API, JSON for the
+    widget and scripts, the error page for a browser."""
+    status = 413 if error.code == "body_too_large" else 400
+    if api_errors.is_api_request():
+        return api_errors.error_response(
+            status, error.code, message_for(error), error.field, **error.params
+        )
+    if wants_json() or request.path.startswith("/w/"):
+        return jsonify(error=error.code, message=message_for(error), field=error.field), status
+    return _render(status, message_for(error))
 
 
 def register(app: Flask) -> None:

@@ -45,6 +45,12 @@ MESSAGES = {
     "origin_not_allowed": lazy_gettext("This website is not allowed to use this chat."),
     "unknown_site": lazy_gettext("This chat is not available."),
     "bad_request": lazy_gettext("That request could not be understood."),
+    "text_invalid": lazy_gettext(
+        "The text holds a character that cannot be stored (a NUL or a broken Unicode character)."
+    ),
+    "json_too_deep": lazy_gettext("The data is nested too deeply: at most %(max)s levels."),
+    "server_error": lazy_gettext("Something went wrong on our side. Please try again in a moment."),
+    "body_too_large": lazy_gettext("The request body is too large: at most %(max_mb)s MB."),
     "bad_url": lazy_gettext("The page address is not valid."),
     "bad_client_id": lazy_gettext("The message has no valid id."),
     "empty": lazy_gettext("Write a message first."),

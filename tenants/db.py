@@ -9,7 +9,7 @@ security policies created by the migrations, so a missed filter still cannot lea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -41,6 +41,7 @@ TENANT_KEY = "tenant_id"
 MAX_ID = 2**63 - 1  # BIGINT; SQLite's INTEGER
 IDLE_BEFORE_PING = 10.0  # seconds a pooled PostgreSQL connection may idle before it is pinged
 CROSS_KEY = "cross_tenant"
+AFTER_COMMIT_KEY = "after_commit"
 
 
 def utcnow() -> datetime:
@@ -232,6 +233,25 @@ def _apply_db_settings(session: Session, connection) -> None:
             "c": "on" if session.info.get(CROSS_KEY) else "off",
         },
     )
+
+
+def after_commit(fn: Callable[[], None], session: Session | None = None) -> None:
+    """Run ``fn`` once this session's transaction has committed; never if it rolls back."""
+    (session or db()).info.setdefault(AFTER_COMMIT_KEY, []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: the transaction goes on
+        return
+    for fn in session.info.pop(AFTER_COMMIT_KEY, []):
+        fn()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(AFTER_COMMIT_KEY, None)
 
 
 @event.listens_for(Session, "after_begin")

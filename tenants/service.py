@@ -22,6 +22,7 @@ from tenants.db import bind_tenant, cross_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import ROLES, Invitation, Membership, Tenant, User
 from tenants.plans import entitlements, trial_plan
+from tenants.signals import access_revoked
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -191,8 +192,14 @@ def reset_password(token: str, password: str, secret_key: str, max_age: int) -> 
         raise ServiceError("reset_invalid")
     check_password_rules(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_sessions(user)
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session of this person ends, copies of its cookie and open sockets included."""
+    user.session_version += 1
+    access_revoked.send(None, user_id=user.id)
 
 
 # --- seats and members -----------------------------------------------------------------
@@ -368,6 +375,7 @@ def disable_member(
         if invitation is not None:
             invitation.expires_at = now or utcnow()
     member.status = "disabled"
+    access_revoked.send(None, tenant_id=member.tenant_id, membership_id=member.id)
     return member
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
+from app import create_app, edges
 from app.api import keys
 from app.chat import service as chat
 from app.chat import setup
@@ -193,7 +193,13 @@ def _sockets_serve_the_test_app(app):
     # every request of a long run goes through hundreds of layers (a RecursionError at last)
     while isinstance(app.wsgi_app, engineio.WSGIApp):
         app.wsgi_app = app.wsgi_app.wsgi_app
-    socketio.init_app(app, async_mode="threading", manage_session=False, cors_allowed_origins="*")
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        manage_session=False,
+        cors_allowed_origins="*",
+        json=edges.SocketJSON,
+    )
 
 
 @pytest.fixture

@@ -126,6 +126,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    service.end_sessions(current_user.user)  # this cookie, and any copy of it, is dead
+    db.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -19,32 +18,27 @@ from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from app.chat import flood, service
 from app.chat.payloads import conversation_json, message_json, visitor_json
+from app.chat.peers import (
+    AGENT,
+    PEERS,
+    VISITOR,
+    Peer,
+    agents_room,
+    conversation_room,
+    start_listening,
+    visitor_room,
+)
 from app.crm import recognition
+from app.edges import check_input
 from app.extensions import socketio
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
-from tenants.models import Membership
+from tenants.models import ROLES, Membership
 
 log = logging.getLogger("huike.chat")
-VISITOR, AGENT = "/visitor", "/agent"
 
 
-@dataclass
-class Peer:
-    tenant_id: int
-    kind: str  # "visitor" | "agent"
-    ident: int  # visitor id or membership id
-    token: str = ""
-    lang: str = "en"
-    country: str = "CN"  # a visitor's shop's: phone numbers in its messages are read in it
-    # a visitor's open conversation as last seen on this socket: their next message goes
-    # straight to it (the store checks it is still open, else takes the long way)
-    conversation_id: int | None = None
-    sid: str = ""
-
-
-PEERS: dict[tuple[str, str], Peer] = {}  # (namespace, sid) -> who is on that socket
 _heartbeat: list = []  # this worker's presence task, started with its first agent
 
 
@@ -69,18 +63,6 @@ def _start_heartbeat() -> None:
     if not _heartbeat and current_app.config["AGENT_HEARTBEAT_SECONDS"]:
         app = current_app._get_current_object()
         _heartbeat.append(socketio.start_background_task(_keep_agents_present, app))
-
-
-def agents_room(tenant_id: int) -> str:
-    return f"t:{tenant_id}:agents"
-
-
-def visitor_room(tenant_id: int, visitor_id: int) -> str:
-    return f"t:{tenant_id}:visitor:{visitor_id}"
-
-
-def conversation_room(tenant_id: int, conversation_id: int) -> str:
-    return f"t:{tenant_id}:conv:{conversation_id}"
 
 
 def error_payload(error: ServiceError, lang: str = "en") -> dict:
@@ -136,11 +118,14 @@ def _run(fn: Callable, fast: Callable | None, namespace: str, event: str, sid: s
         refusal = error_payload(ServiceError("rate_limited"), peer.lang)
         socketio.emit("error", refusal, to=sid, namespace=namespace)
         return refusal
-    data = data if isinstance(data, dict) else {}
     try:
+        check_input(data)
+        data = data if isinstance(data, dict) else {}
         result = fast(peer, data) if fast is not None else None
         if result is None:
             bind_tenant(peer.tenant_id)
+            if peer.kind == "agent":
+                g.member = _member_still_allowed(peer)
             result = fn(peer, data)
         if db.registry.has() and db().in_transaction():
             db.commit()
@@ -148,6 +133,11 @@ def _run(fn: Callable, fast: Callable | None, namespace: str, event: str, sid: s
         db.rollback()
         g.pop("pending_emits", None)
         return error_payload(error, peer.lang)
+    except Exception:  # the client is still owed an answer: it would wait for it forever
+        db.rollback()
+        g.pop("pending_emits", None)
+        log.exception("socket event failed", extra={"event": event, "tenant_id": peer.tenant_id})
+        return error_payload(ServiceError("server_error"), peer.lang)
     _flush_emits()
     return result
 
@@ -173,6 +163,10 @@ def visitor_connect(auth=None):
     lang = "zh_CN" if str(auth.get("lang", "")).startswith("zh") else "en"
     if not flood.allow("connect", request.remote_addr or "?"):
         _refuse("rate_limited", lang)
+    try:
+        check_input(auth)
+    except ServiceError:
+        _refuse("unauthorized", lang)
     tenant = service.tenant_for_site_key(str(auth.get("k", "")))
     parsed = service.read_visitor_token(current_app.config["SECRET_KEY"], str(auth.get("t", "")))
     if tenant is None or parsed is None or parsed[0] != tenant.id or tenant.status != "active":
@@ -193,6 +187,7 @@ def visitor_connect(auth=None):
     summary = visitor_json(visitor, conversation is not None)
     db.commit()  # before any emit: one through a message queue may yield (see widget.py)
     PEERS[(VISITOR, request.sid)] = peer
+    start_listening()
     socketio.emit("visitor", summary, to=agents_room(tenant.id), namespace=AGENT)
 
 
@@ -362,9 +357,18 @@ def agent_connect(auth=None):
         _refuse("suspended")
     member = current_user.membership
     tid = member.tenant_id
-    lang = current_user.user.locale or "en"
-    PEERS[(AGENT, request.sid)] = Peer(tid, "agent", member.id, lang=lang, sid=request.sid)
+    user = current_user.user
+    PEERS[(AGENT, request.sid)] = Peer(
+        tid,
+        "agent",
+        member.id,
+        lang=user.locale or "en",
+        sid=request.sid,
+        user_id=user.id,
+        session_version=user.session_version,
+    )
     _start_heartbeat()
+    start_listening()
     join_room(agents_room(tid))
     state = service.agent_connected(member.id)
     assigned = service.drain_queue() if state.status == "online" else []
@@ -417,11 +421,24 @@ def agent_disconnect(*_args):
     _announce_agent(peer.ident, state.status, state.connections)
 
 
-def _member(peer: Peer) -> Membership:
+def _member_still_allowed(peer: Peer) -> Membership:
+    """Checked on every agent event, not only at connect: a member disabled, a person logged
+    out or reset, a shop suspended since is refused, and the socket closed."""
     member = scoped_get(Membership, peer.ident)
-    if member is None or member.status != "active":
+    if (
+        member is None
+        or member.status != "active"
+        or member.role not in ROLES
+        or member.user.session_version != peer.session_version
+        or member.tenant.status != "active"
+    ):
+        socketio.start_background_task(socketio.server.disconnect, peer.sid, namespace=AGENT)
         raise ServiceError("unauthorized")
     return member
+
+
+def _member(_peer: Peer) -> Membership:
+    return g.member
 
 
 @handler(AGENT, "status")

@@ -30,9 +30,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.chat import flood, service
-from app.chat.events import AGENT, agents_room
 from app.chat.models import Attachment, Conversation, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
+from app.chat.peers import AGENT, agents_room
 from app.crm import recognition
 from app.extensions import csrf, limiter, socketio
 from app.messages import message_for

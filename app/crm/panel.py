@@ -13,9 +13,9 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.chat.events import AGENT, agents_room
 from app.chat.models import Conversation, Visitor
 from app.chat.payloads import member_name, visitor_json
+from app.chat.peers import AGENT, agents_room
 from app.chat.service import open_conversation
 from app.crm import recognition
 from app.crm import service as crm

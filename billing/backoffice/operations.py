@@ -18,6 +18,7 @@ from tenants.db import cross_tenant, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, Plan, Tenant
 from tenants.plans import PAID_FEATURES, trial_plan
+from tenants.signals import access_revoked
 
 REASON_MAX = 500
 NOTE_MAX = 2000
@@ -254,6 +255,8 @@ def _set_status(staff: StaffUser, tenant_id: int, reason: str, action: str, stat
             raise ServiceError("already_" + status)
         before = {"status": tenant.status}
         tenant.status = status
+        if status == "suspended":
+            access_revoked.send(None, tenant_id=tenant.id)
         return _record(staff, action, tenant, before, {"status": status}, reason)
 
 

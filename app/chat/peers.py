@@ -1,0 +1,107 @@
+"""Who is on each socket of this worker, the rooms they join, and the sockets that must go.
+
+A socket's identity is checked once at connect and kept in ``PEERS``. When that identity loses
+its right (a member disabled, a log-out or password reset, a shop suspended), every worker
+disconnects its matching sockets at once: the change is published on Redis when workers share
+it, else handled in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from app.extensions import socketio
+from tenants.db import after_commit
+from tenants.signals import access_revoked
+
+log = logging.getLogger("huike.chat")
+VISITOR, AGENT = "/visitor", "/agent"
+CHANNEL = "huike:access-revoked"
+
+
+@dataclass
+class Peer:
+    tenant_id: int
+    kind: str  # "visitor" | "agent"
+    ident: int  # visitor id or membership id
+    token: str = ""
+    lang: str = "en"
+    country: str = "CN"  # a visitor's shop's: phone numbers in its messages are read in it
+    # a visitor's open conversation as last seen on this socket: their next message goes
+    # straight to it (the store checks it is still open, else takes the long way)
+    conversation_id: int | None = None
+    sid: str = ""
+    user_id: int = 0  # an agent's person, and the session version they connected with
+    session_version: int = 0
+
+
+PEERS: dict[tuple[str, str], Peer] = {}  # (namespace, sid) -> who is on that socket
+_listening: list = []  # this worker's subscription to revocations, started with its first socket
+
+
+def agents_room(tenant_id: int) -> str:
+    return f"t:{tenant_id}:agents"
+
+
+def visitor_room(tenant_id: int, visitor_id: int) -> str:
+    return f"t:{tenant_id}:visitor:{visitor_id}"
+
+
+def conversation_room(tenant_id: int, conversation_id: int) -> str:
+    return f"t:{tenant_id}:conv:{conversation_id}"
+
+
+def _revoked(namespace: str, peer: Peer, scope: dict) -> bool:
+    if scope.get("user_id") is not None:
+        return namespace == AGENT and peer.user_id == scope["user_id"]
+    if peer.tenant_id != scope.get("tenant_id"):
+        return False
+    if scope.get("membership_id") is not None:
+        return namespace == AGENT and peer.ident == scope["membership_id"]
+    return True  # the whole shop
+
+
+def disconnect_revoked(scope: dict) -> int:
+    """Disconnect this worker's sockets that ``scope`` names; how many there were."""
+    gone = [key for key, peer in list(PEERS.items()) if _revoked(key[0], peer, scope)]
+    for namespace, sid in gone:
+        socketio.server.disconnect(sid, namespace=namespace)
+    if gone:
+        log.info("sockets disconnected", extra={"count": len(gone), **scope})
+    return len(gone)
+
+
+def _publish(redis_url: str | None, scope: dict) -> None:
+    if redis_url:
+        redis.Redis.from_url(redis_url).publish(CHANNEL, json.dumps(scope))
+    else:  # one process: its own sockets are all there are
+        socketio.start_background_task(disconnect_revoked, scope)
+
+
+@access_revoked.connect
+def _on_access_revoked(_sender, **scope) -> None:
+    redis_url = current_app.config["REDIS_URL"]
+    after_commit(lambda: _publish(redis_url, scope))
+
+
+def _listen(redis_url: str) -> None:
+    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CHANNEL)
+    for message in pubsub.listen():
+        try:
+            disconnect_revoked(json.loads(message["data"]))
+        except Exception:  # one bad message must not end this worker's listening
+            log.exception("access revocation not applied")
+
+
+def start_listening() -> None:
+    """With Redis, this worker hears every worker's revocations (started with its first socket;
+    an event on a socket connected before that is re-checked anyway)."""
+    redis_url = current_app.config["REDIS_URL"]
+    if redis_url and not _listening:
+        _listening.append(socketio.start_background_task(_listen, redis_url))

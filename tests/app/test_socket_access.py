@@ -1,0 +1,225 @@
+"""Sockets follow membership and sessions: disabling a member, logging out, resetting a
+password or suspending the shop ends the sockets already open, at once, through real
+python-socketio clients against a real server; and every agent event re-checks the right."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import uuid
+
+import pyotp
+import pytest
+import requests
+import socketio
+from sqlalchemy import select, update
+
+from billing.backoffice import staff as staff_accounts
+from tenants.db import cross_tenant, db
+from tenants.models import Membership, Tenant
+
+from ..live import LiveServer, sign_up
+
+PASSWORD = "a-good-password"
+DEADLINE = 10.0  # seconds for a disconnection to arrive
+
+
+def _csrf(session: requests.Session, url: str) -> str:
+    page = session.get(url).text
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+class Agent:
+    """A python-socketio client on /agent with the cookie of ``session``."""
+
+    def __init__(self, server: LiveServer, session: requests.Session) -> None:
+        self.messages: list = []
+        self.gone = threading.Event()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("message", self.messages.append, namespace="/agent")
+        self.client.on("disconnect", lambda *_: self.gone.set(), namespace="/agent")
+        self.snapshot: dict = {}
+        self.client.on("snapshot", self.snapshot.update, namespace="/agent")
+        self.client.connect(
+            server.url,
+            namespaces=["/agent"],
+            headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        status = self.client.call("status", {"status": "online"}, namespace="/agent")
+        assert status == {"status": "online"}
+
+    def disconnected(self) -> bool:
+        return self.gone.wait(DEADLINE)
+
+
+def _visitor(server: LiveServer, site_key: str) -> tuple[socketio.Client, threading.Event]:
+    token = requests.post(
+        f"{server.url}/w/api/hello", json={"k": site_key, "url": "https://shop.example/p"}
+    ).json()["t"]
+    gone = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("disconnect", lambda *_: gone.set(), namespace="/visitor")
+    client.connect(
+        server.url,
+        namespaces=["/visitor"],
+        auth={"k": site_key, "t": token},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    return client, gone
+
+
+def _invite_agent(server: LiveServer, owner: requests.Session, label: str) -> requests.Session:
+    """An agent through the real invitation: their signed-in session."""
+    owner.post(
+        f"{server.url}/console/members/invite",
+        data={
+            "csrf_token": _csrf(owner, f"{server.url}/console/members"),
+            "email": f"agent-{label}@example.com",
+            "role": "agent",
+        },
+    )
+    link = re.search(r"https?://\S+/invite/\S+", server.last_mail()).group(0)
+    agent = requests.Session()
+    agent.headers["Accept-Language"] = "en"
+    accepted = agent.post(
+        link, data={"csrf_token": _csrf(agent, link), "name": "Agent", "password": PASSWORD}
+    )
+    assert "/console/" in accepted.url
+    return agent
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    server = LiveServer(database.app_url, os.environ.get("REDIS_URL"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop(server):
+    label = f"acc{uuid.uuid4().hex[:8]}"
+    owner, site_key = sign_up(server, label)
+    return label, owner, site_key
+
+
+def _say(visitor: socketio.Client, text: str) -> None:
+    ack = visitor.call(
+        "message", {"client_id": uuid.uuid4().hex, "text": text}, namespace="/visitor"
+    )
+    assert "message" in ack, ack
+
+
+def test_a_disabled_member_is_disconnected_at_once_and_hears_nothing_more(server, shop):
+    label, owner, site_key = shop
+    agent = Agent(server, _invite_agent(server, owner, label))
+    member_id = agent.snapshot["me"]["id"]
+    owners_socket = Agent(server, owner)
+    visitor, _ = _visitor(server, site_key)
+    _say(visitor, "before")
+    disabled = owner.post(
+        f"{server.url}/console/members/{member_id}/disable",
+        data={"csrf_token": _csrf(owner, f"{server.url}/console/members")},
+    )
+    assert disabled.status_code == 200
+    assert agent.disconnected()
+    heard = len(agent.messages)
+    _say(visitor, "after")
+    deadline = time.monotonic() + DEADLINE
+    while not any(m["text"] == "after" for m in owners_socket.messages):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(agent.messages) == heard and not owners_socket.gone.is_set()
+    for client in (visitor, owners_socket.client):
+        client.disconnect()
+
+
+def test_logging_out_ends_the_socket_and_every_copy_of_the_cookie(server, shop):
+    _, owner, _ = shop
+    copy = requests.Session()
+    copy.cookies.update(owner.cookies)
+    sock = Agent(server, owner)
+    owner.post(f"{server.url}/logout", data={"csrf_token": _csrf(owner, f"{server.url}/console/")})
+    assert sock.disconnected()
+    assert "/login" in copy.get(f"{server.url}/console/").url  # the saved copy is dead too
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Agent(server, copy)
+
+
+def test_a_password_reset_ends_sockets_opened_before_it(server, shop):
+    label, owner, _ = shop
+    sock = Agent(server, owner)
+    stranger = requests.Session()
+    stranger.post(
+        f"{server.url}/password/forgot",
+        data={
+            "csrf_token": _csrf(stranger, f"{server.url}/password/forgot"),
+            "email": f"{label}@example.com",
+        },
+    )
+    link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail()).group(0)
+    stranger.post(
+        link,
+        data={
+            "csrf_token": _csrf(stranger, link),
+            "password": "new-pass-123",
+            "confirm": "new-pass-123",
+        },
+    )
+    assert sock.disconnected()
+    assert "/login" in owner.get(f"{server.url}/console/").url
+
+
+def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop):
+    _, owner, site_key = shop
+    other_owner, other_key = sign_up(server, f"other{uuid.uuid4().hex[:8]}")
+    sock, other_sock = Agent(server, owner), Agent(server, other_owner)
+    visitor, visitor_gone = _visitor(server, site_key)
+    other_visitor, other_visitor_gone = _visitor(server, other_key)
+    with cross_tenant():
+        tenant_id = db.scalar(select(Tenant.id).where(Tenant.site_key == site_key))
+    email = f"ops-{uuid.uuid4().hex[:8]}@staff.example.com"
+    member = staff_accounts.create_staff(email, "staff-pass-123", "admin", name="Ops")
+    db.commit()
+    staff = requests.Session()
+    staff.post(
+        f"{server.url}/backoffice/login",
+        data={
+            "csrf_token": _csrf(staff, f"{server.url}/backoffice/login"),
+            "email": email,
+            "password": "staff-pass-123",
+            "code": pyotp.TOTP(member.totp_secret).now(),
+        },
+    )
+    page = f"{server.url}/backoffice/tenants/{tenant_id}"
+    suspended = staff.post(
+        f"{page}/suspend", data={"csrf_token": _csrf(staff, page), "reason": "abuse reports"}
+    )
+    assert suspended.status_code == 200 and "suspended" in suspended.text
+    assert sock.disconnected() and visitor_gone.wait(DEADLINE)
+    time.sleep(0.5)  # the other shop's sockets stay
+    assert not other_sock.gone.is_set() and not other_visitor_gone.is_set()
+    for client in (other_sock.client, other_visitor):
+        client.disconnect()
+
+
+def test_every_agent_event_rechecks_the_member(server, shop):
+    """Even when no disconnection arrived (a worker that missed it), the agent's next event is
+    refused and the socket closed."""
+    label, owner, _ = shop
+    agent = Agent(server, _invite_agent(server, owner, label))
+    assert agent.client.call("status", {"status": "away"}, namespace="/agent") == {"status": "away"}
+    with cross_tenant():  # behind the app's back: no revocation is published
+        db.execute(
+            update(Membership)
+            .where(Membership.id == agent.snapshot["me"]["id"])
+            .values(status="disabled")
+        )
+        db.commit()
+    refused = agent.client.call("status", {"status": "online"}, namespace="/agent")
+    assert refused["error"] == "unauthorized"
+    assert agent.disconnected()
