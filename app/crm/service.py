@@ -268,7 +268,8 @@ def _clean(data: dict, customer: Customer | None) -> dict:
         clean["external_id"] = external_id
     if "phones" in data:
         region = _country()
-        phones = list(dict.fromkeys(normalize_phone(p, region) for p in data["phones"] or () if p))
+        given = [p for p in data["phones"] or () if p and p.strip()]  # blank: no phone
+        phones = list(dict.fromkeys(normalize_phone(p, region) for p in given))
         if len(phones) > MAX_PHONES:
             raise ServiceError("too_many", field="phones", max=MAX_PHONES)
         for phone in phones:
@@ -279,7 +280,7 @@ def _clean(data: dict, customer: Customer | None) -> dict:
     if "emails" in data:
         emails = []
         for raw in data["emails"] or ():
-            if raw:
+            if raw and raw.strip():  # blank: no e-mail
                 try:
                     emails.append(normalize_email(raw))
                 except ServiceError as exc:
