@@ -20,6 +20,9 @@ from tenants.errors import ServiceError
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_QUANTITY = 1_000_000
+MAX_AMOUNT = 10**12  # app.crm.service.parse_money's bound
+# An amount as text: digits, and decimals after a point ("199.50"; not "1e3", not " 5").
+AMOUNT_TEXT = r"[0-9]+(\.[0-9]+)?"
 # The largest id a row can have; SQLite cannot even compare a larger integer.
 MAX_ID = 2**63 - 1
 # An id in a path (``<id:customer_id>``, registered by add_id_converter).
@@ -100,6 +103,8 @@ def checked(body: dict, shape: dict[str, str], prefix: str = "") -> dict:
         most = MAX_ITEMS.get(key)
         if most is not None and value is not None and len(value) > most:
             raise ServiceError("too_many", field=name, max=most)
+        if kind == "amount" and isinstance(value, str) and not re.fullmatch(AMOUNT_TEXT, value):
+            raise ServiceError("amount_invalid", field=name)
         if kind == "integer" and isinstance(value, float):
             value = int(value)  # JSON Schema's integer: 7.0 is 7
         elif kind == "id" and isinstance(value, int):
