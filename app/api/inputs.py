@@ -20,7 +20,6 @@ from tenants.errors import ServiceError
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_QUANTITY = 1_000_000
-MAX_AMOUNT = 10**12  # app.crm.service.parse_money's bound
 # An amount as text: digits, and decimals after a point ("199.50"; not "1e3", not " 5").
 AMOUNT_TEXT = r"[0-9]+(\.[0-9]+)?"
 # The largest id a row can have; SQLite cannot even compare a larger integer.

@@ -9,13 +9,13 @@ from __future__ import annotations
 from app.api.inputs import (
     AMOUNT_TEXT,
     DEFAULT_LIMIT,
-    MAX_AMOUNT,
     MAX_ID,
     MAX_ITEMS,
     MAX_LIMIT,
     MAX_QUANTITY,
     OWNER_FILTER,
 )
+from app.crm.service import MAX_AMOUNT
 
 
 def _ref(kind: str, name: str) -> dict:

@@ -79,13 +79,18 @@ def normalize_tag(raw: str) -> str:
     return tag
 
 
+# The largest amount, in major units: its minor units fit the integer columns (2^31 - 1 on
+# PostgreSQL), where 10^12 overflowed into a 500.
+MAX_AMOUNT = 10_000_000
+
+
 def parse_money(raw, field: str = "total") -> int:
     """A decimal amount in major units ("199.5", 199.5) to minor units (19950)."""
     try:
         amount = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError) as exc:
         raise ServiceError("amount_invalid", field=field) from exc
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise ServiceError("amount_invalid", field=field)
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 

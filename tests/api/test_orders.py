@@ -177,3 +177,11 @@ def test_an_amount_as_text_is_digits_and_a_point(api, two_tenants):
         refused = api.patch("/orders/SO-a", json={"total": total})
         assert error_of(refused) == (422, "amount_invalid", "total"), total
     assert api.patch("/orders/SO-a", json={"total": "1999.5"}).get_json()["total"] == "1999.50"
+
+
+def test_an_amount_past_what_the_database_holds_is_refused(api, two_tenants):
+    # 100 million in minor units overflows PostgreSQL's integer column: it answered 500
+    for total in ("100000000", 100_000_000, "10000000.01"):
+        refused = api.patch("/orders/SO-a", json={"total": total})
+        assert error_of(refused) == (422, "amount_invalid", "total"), total
+    assert api.patch("/orders/SO-a", json={"total": 10_000_000}).status_code == 200
