@@ -174,6 +174,7 @@ MESSAGES = {
     "type_invalid": lazy_gettext("Give a value of this type: %(expected)s."),
     "quantity_invalid": lazy_gettext("Give a whole number from 1 to %(max)s."),
     "param_unknown": lazy_gettext("%(key)s is not a parameter here: check its spelling."),
+    "param_repeated": lazy_gettext("Give %(key)s once."),
     "limit_invalid": lazy_gettext("Give a page size from 1 to %(max)s."),
     "customer_empty": lazy_gettext(
         "Give the customer at least a name, an external id, a phone number or an e-mail."

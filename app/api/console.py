@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.api import keys
-from app.api.inputs import ID_PATH
+from app.api.inputs import ID_PATH, add_id_converter
 from app.api.serialize import members_by_id
 from app.console.views import admin_required
 from app.crm.models import ApiKey
@@ -28,6 +28,7 @@ from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 
 bp = Blueprint("api_keys", __name__, url_prefix="/console/settings/api-keys")
+bp.record_once(add_id_converter)
 
 
 @bp.before_request

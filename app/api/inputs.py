@@ -6,27 +6,35 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 
 from flask import request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import BaseConverter
 
+from app.crm.service import MAX_EMAILS, MAX_PHONES, MAX_TAGS
 from tenants.errors import ServiceError
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_QUANTITY = 1_000_000
+# An amount as text: digits, and decimals after a point ("199.50"; not "1e3", not " 5").
+AMOUNT_TEXT = r"[0-9]+(\.[0-9]+)?"
 # The largest id a row can have; SQLite cannot even compare a larger integer.
 MAX_ID = 2**63 - 1
-# An id in a path: a larger number matches no route, so it is a 404 like any unknown id.
-ID_PATH = f"int(max={MAX_ID})"
+# An id in a path (``<id:customer_id>``, registered by add_id_converter).
+ID_PATH = "id"
+# The list's owner filter: none, or a member's id (ids never reach 19 digits).
+OWNER_FILTER = r"none|[0-9]{1,18}"
 
 # A key's kind -> the JSON values it takes (null always: "none" or "clear"). Booleans never
 # pass for a number: JSON true is not 1.
 ACCEPTS = {
     "string": (str,),
     "id": (str, int),  # the shop's own ids may be numbers; they are kept as text
-    "integer": (int,),
+    "integer": (int, float),  # a float only when whole (7.0), as JSON Schema counts it
     "amount": (str, int, float),  # a decimal in major units: "199.50" or 199.5
     "strings": (list,),
     "object": (dict,),
@@ -44,6 +52,29 @@ EXPECTED = {
     "items": "array of objects",
 }
 ITEM = {"name": "string", "quantity": "integer", "price": "amount"}
+# The most entries a list may have as sent (blank ones too: the document's maxItems).
+MAX_ITEMS = {"phones": MAX_PHONES, "emails": MAX_EMAILS, "tags": MAX_TAGS, "items": 200}
+
+
+class IdConverter(BaseConverter):
+    """A row id in a path. An id past any row's reads as 0, which no row has, so it answers
+    the same 404 as any unknown id. (``int(max=...)`` refuses it instead, and werkzeug then
+    answers a PATCH to it with a 405 naming GET: the GET rule matched the path.)"""
+
+    regex = r"[0-9]+"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else 0
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def add_id_converter(state: BlueprintSetupState) -> None:
+    """For ``Blueprint.record_once``, before the blueprint's first route."""
+    state.app.url_map.converters.setdefault(ID_PATH, IdConverter)
 
 
 def json_body() -> dict:
@@ -68,7 +99,14 @@ def checked(body: dict, shape: dict[str, str], prefix: str = "") -> dict:
             raise ServiceError("key_unknown", field=name, key=name)
         if value is not None and not _is_kind(value, kind):
             raise ServiceError("type_invalid", field=name, expected=EXPECTED[kind])
-        if kind == "id" and isinstance(value, int):
+        most = MAX_ITEMS.get(key)
+        if most is not None and value is not None and len(value) > most:
+            raise ServiceError("too_many", field=name, max=most)
+        if kind == "amount" and isinstance(value, str) and not re.fullmatch(AMOUNT_TEXT, value):
+            raise ServiceError("amount_invalid", field=name)
+        if kind == "integer" and isinstance(value, float):
+            value = int(value)  # JSON Schema's integer: 7.0 is 7
+        elif kind == "id" and isinstance(value, int):
             value = str(value)
         elif kind == "items" and value is not None:
             value = [_item(item, f"{name}[{i}].") for i, item in enumerate(value)]
@@ -86,7 +124,7 @@ def _is_kind(value, kind: str) -> bool:
     if kind == "items":
         return all(isinstance(v, dict) for v in value)
     if kind == "integer":
-        return abs(value) <= MAX_ID
+        return (isinstance(value, int) or value.is_integer()) and abs(value) <= MAX_ID
     return True
 
 
@@ -99,16 +137,21 @@ def _item(item: dict, prefix: str) -> dict:
 
 
 def check_params(allowed: Iterable[str]) -> None:
+    """Only the parameters the endpoint takes, each once: of ``limit=5&limit=50`` neither
+    value is more right than the other."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
         raise ServiceError("param_unknown", field=unknown[0], key=unknown[0])
+    repeated = sorted(key for key, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise ServiceError("param_repeated", field=repeated[0], key=repeated[0])
 
 
 def page_limit() -> int:
-    raw = request.args.get("limit", "")
-    if raw == "":
+    raw = request.args.get("limit")
+    if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not re.fullmatch("[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_LIMIT:  # not "²"
         raise ServiceError("limit_invalid", field="limit", max=MAX_LIMIT)
     return int(raw)
 

@@ -7,6 +7,7 @@ the request commits once. Any refusal answers the one error shape (errors.py).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Blueprint, jsonify, request, url_for
@@ -16,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from app.api import auth, errors, openapi, serialize
 from app.api.inputs import (
     ID_PATH,
-    MAX_ID,
+    OWNER_FILTER,
+    add_id_converter,
     check_params,
     checked,
     decode_cursor,
@@ -30,6 +32,7 @@ from tenants.db import db
 from tenants.errors import ServiceError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.record_once(add_id_converter)
 
 CUSTOMER = {
     "external_id": "id",
@@ -52,6 +55,14 @@ ORDER = {
     **ORDER_CHANGES,
 }
 LIST_FILTERS = ("q", "tag", "owner_id", "has_ordered", "ordered_after", "ordered_before")
+# The list's filters that take a value of a format: given empty, it is a mistake, not "all".
+FILTER_CODES = {
+    "owner_id": "owner_invalid",
+    "has_ordered": "filter_invalid",
+    "ordered_after": "date_invalid",
+    "ordered_before": "date_invalid",
+    "updated_since": "datetime_invalid",
+}
 # The query parameters each endpoint takes; any other is refused (none where not listed).
 QUERY = {
     "api.list_customers": (*LIST_FILTERS, "updated_since", "limit", "cursor"),
@@ -98,6 +109,21 @@ def openapi_document():
 # --- customers -------------------------------------------------------------------------------
 
 
+def _identified(customer: Customer) -> bool:
+    return bool(customer.name or customer.external_id or customer.phones or customer.emails)
+
+
+def _saved(customer: Customer | None, data: dict) -> Customer:
+    """Create (None) or change a customer. A new one needs a name, external id, phone or
+    e-mail, and a change may not take the last of them away; blank values count as none,
+    as the service stores them (a name of spaces is no name, an empty phone no phone)."""
+    had_identity = customer is None or _identified(customer)
+    customer = crm.save_customer(customer, data, source="api")  # the source of a new one
+    if had_identity and not _identified(customer):
+        raise ServiceError("customer_empty")
+    return customer
+
+
 def _customer_json(customer: Customer, status: int = 200):
     body = serialize.customer(customer, serialize.members_by_id([customer.owner_id]))
     response = jsonify(body)
@@ -112,13 +138,15 @@ def _customer_json(customer: Customer, status: int = 200):
 def list_customers():
     limit = page_limit()
     after = decode_cursor((int,))
-    owner = request.args.get("owner_id", "")
-    if owner.lstrip("-").isdigit() and abs(int(owner)) > MAX_ID:  # no such member, ever
+    for key, code in FILTER_CODES.items():  # search() reads an empty filter as none given
+        if request.args.get(key) == "":
+            raise ServiceError(code, field=key)
+    if not re.fullmatch(OWNER_FILTER, request.args.get("owner_id", "none")):
         raise ServiceError("owner_invalid", field="owner_id")
     # search() orders by last change, which moves under a walk; ids never move, so a walk
     # through every page sees each customer exactly once, the newest last.
     query = crm.search(request.args).order_by(None).order_by(Customer.id)
-    if request.args.get("updated_since"):
+    if "updated_since" in request.args:
         since = crm.parse_datetime(request.args["updated_since"], "updated_since")
         query = query.where(Customer.updated_at >= since)
     if after is not None:
@@ -138,9 +166,7 @@ def list_customers():
 @auth.rate_limited
 def create_customer():
     data = checked(json_body(), CUSTOMER)
-    if not any(data.get(key) for key in ("name", "external_id", "phones", "emails")):
-        raise ServiceError("customer_empty")
-    customer = committed(lambda: crm.save_customer(None, data, source="api"))
+    customer = committed(lambda: _saved(None, data))
     db.expire(customer)  # read back as stored: lists in their order, as a GET answers them
     return _customer_json(customer, 201)
 
@@ -159,7 +185,7 @@ def update_customer(customer_id: int):
     if customer.merged_into_id:
         raise ServiceError("customer_merged", merged_into=customer.merged_into_id)
     if data:
-        customer = committed(lambda: crm.save_customer(customer, data))
+        customer = committed(lambda: _saved(customer, data))
         db.expire(customer)
     return _customer_json(customer)
 

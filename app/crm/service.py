@@ -79,13 +79,18 @@ def normalize_tag(raw: str) -> str:
     return tag
 
 
+# The largest amount, in major units: its minor units fit the integer columns (2^31 - 1 on
+# PostgreSQL), where 10^12 overflowed into a 500.
+MAX_AMOUNT = 10_000_000
+
+
 def parse_money(raw, field: str = "total") -> int:
     """A decimal amount in major units ("199.5", 199.5) to minor units (19950)."""
     try:
         amount = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError) as exc:
         raise ServiceError("amount_invalid", field=field) from exc
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise ServiceError("amount_invalid", field=field)
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -268,7 +273,8 @@ def _clean(data: dict, customer: Customer | None) -> dict:
         clean["external_id"] = external_id
     if "phones" in data:
         region = _country()
-        phones = list(dict.fromkeys(normalize_phone(p, region) for p in data["phones"] or () if p))
+        given = [p for p in data["phones"] or () if p and p.strip()]  # blank: no phone
+        phones = list(dict.fromkeys(normalize_phone(p, region) for p in given))
         if len(phones) > MAX_PHONES:
             raise ServiceError("too_many", field="phones", max=MAX_PHONES)
         for phone in phones:
@@ -279,7 +285,7 @@ def _clean(data: dict, customer: Customer | None) -> dict:
     if "emails" in data:
         emails = []
         for raw in data["emails"] or ():
-            if raw:
+            if raw and raw.strip():  # blank: no e-mail
                 try:
                     emails.append(normalize_email(raw))
                 except ServiceError as exc:

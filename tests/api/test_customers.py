@@ -220,3 +220,60 @@ def test_phones_are_stored_in_e164_for_the_shops_country(api, two_tenants):
     stored = db.scalar(select(CustomerPhone.e164).where(CustomerPhone.e164.like("+1415%")))
     bind_tenant(None)
     assert stored == "+14155552671"
+
+
+def test_blank_values_count_as_none_given(api, two_tenants):
+    a = two_tenants.a
+    tenant_id, customer_id = a.tenant.id, a.customer.id
+    before = count_customers(tenant_id)
+    for body in (
+        {"name": "   "},
+        {"phones": ["", ""]},
+        {"emails": [" "], "phones": ["  "], "external_id": " ", "company": "Tea Ltd"},
+    ):
+        assert error_of(api.post("/customers", json=body)) == (422, "customer_empty", None), body
+    assert count_customers(tenant_id) == before
+    named = api.post("/customers", json={"name": "Blank Phones", "phones": ["", " "]})
+    assert named.status_code == 201 and named.get_json()["phones"] == []
+    # a change may not take away the last thing that names a customer
+    blanked = {"name": " ", "external_id": "", "phones": [""], "emails": []}
+    refused = api.patch(f"/customers/{customer_id}", json=blanked)
+    assert error_of(refused) == (422, "customer_empty", None)
+    kept = api.get(f"/customers/{customer_id}").get_json()
+    assert kept["name"] == "Buyer a" and kept["phones"] == ["+8613800000000"]
+    assert api.patch(f"/customers/{customer_id}", json={"name": " "}).status_code == 200
+
+
+def test_lists_longer_than_the_document_allows_are_refused(api, two_tenants):
+    for key, most in (("phones", 10), ("emails", 10), ("tags", 30)):
+        body = {"name": "Many", key: [""] * (most + 1)}
+        assert error_of(api.post("/customers", json=body)) == (422, "too_many", key)
+    many = {"status": "paid", "items": [{"name": "tea"}] * 201}
+    assert error_of(api.patch("/orders/SO-a", json=many)) == (422, "too_many", "items")
+
+
+def test_a_whole_number_sent_as_7_0_is_an_integer(api, two_tenants):
+    # JSON Schema (and so the document) counts 7.0 as an integer
+    a = two_tenants.a
+    created = api.post("/customers", json={"name": "Float", "owner_id": float(a.agent.id)})
+    assert created.status_code == 201 and created.get_json()["owner"]["id"] == a.agent.id
+    order = api.patch("/orders/SO-a", json={"items": [{"name": "tea", "quantity": 2.0}]})
+    assert order.status_code == 200 and order.get_json()["items"][0]["quantity"] == 2
+    half = api.patch("/orders/SO-a", json={"items": [{"name": "tea", "quantity": 2.5}]})
+    assert error_of(half) == (422, "type_invalid", "items[0].quantity")
+
+
+def test_query_parameters_are_given_once_and_not_empty(api):
+    for query, code, field in (
+        ("updated_since=", "datetime_invalid", "updated_since"),
+        ("ordered_after=", "date_invalid", "ordered_after"),
+        ("has_ordered=", "filter_invalid", "has_ordered"),
+        ("limit=", "limit_invalid", "limit"),
+        ("limit=5&limit=50", "param_repeated", "limit"),
+        ("tag=vip&tag=new", "param_repeated", "tag"),
+        ("limit=%C2%B2", "limit_invalid", "limit"),  # "²" is a digit to str.isdigit()
+        ("owner_id=%C2%B2", "owner_invalid", "owner_id"),
+        ("owner_id=-1", "owner_invalid", "owner_id"),
+    ):
+        assert error_of(api.get(f"/customers?{query}")) == (422, code, field), query
+    assert api.get("/customers?limit=5&owner_id=none").status_code == 200

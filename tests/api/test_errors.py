@@ -66,3 +66,17 @@ def test_each_key_has_its_own_budget_and_a_429_says_when_to_retry(
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert b.get("/customers").status_code == 200  # another shop's key is not affected
     assert a.get("/openapi.json", token=None).status_code == 200  # the document is not limited
+
+
+def test_an_id_past_any_row_is_a_404_on_every_method_of_its_path(api):
+    huge = "1" + "0" * 29  # 30 digits: past any id, and past what SQLite can compare
+    for method, path in (
+        ("GET", f"/customers/{huge}"),
+        ("PATCH", f"/customers/{huge}"),
+        ("GET", f"/customers/{huge}/timeline"),
+    ):
+        response = api.open(method, path, json={"name": "X"})
+        assert error_of(response) == (404, "not_found", "customer_id"), (method, path)
+    wrong = api.open("DELETE", f"/customers/{huge}")
+    assert error_of(wrong) == (405, "method_not_allowed", None)
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "PATCH"}

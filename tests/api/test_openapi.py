@@ -7,7 +7,8 @@ from datetime import timedelta
 from openapi_spec_validator import validate
 
 from app.api import keys
-from app.api.openapi import document
+from app.api.openapi import RULES_BEYOND_THE_SCHEMA, UNPROCESSABLE_CODES, document
+from app.messages import MESSAGES
 from tenants.db import utcnow
 
 from ..conftest import set_tenant
@@ -112,3 +113,18 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
     missed = documented_answers() - CHECKED
     assert not missed, f"documented but never answered: {sorted(missed)}"
     assert path_template("/orders/SO-a") == "/orders/{order_id}"
+
+
+def test_every_error_code_the_document_names_is_worded():
+    """Each operation's 422 lists its codes (conform() holds every real answer to that list);
+    each is a code with a message, and the rules beyond the schema are among them."""
+    for operation, (codes, beyond) in UNPROCESSABLE_CODES.items():
+        assert set(beyond) <= set(codes) == set(codes) & MESSAGES.keys(), operation
+        assert RULES_BEYOND_THE_SCHEMA[operation] == set(beyond)
+    described = {
+        item[method]["operationId"]
+        for item in document()["paths"].values()
+        for method in item.keys() & METHODS
+        if "422" in item[method]["responses"]
+    }
+    assert described == UNPROCESSABLE_CODES.keys()

@@ -106,7 +106,11 @@ def test_bad_orders_are_refused_and_store_nothing(api, two_tenants):
         ),
         ({**ORDER, "items": [{"name": "Tea", "sku": "T1"}]}, "key_unknown", "items[0].sku"),
         ({**ORDER, "items": [{"quantity": 1}]}, "items_invalid", "items"),
-        ({**ORDER, "items": [{"name": "Tea", "price": "free"}]}, "amount_invalid", "items"),
+        (
+            {**ORDER, "items": [{"name": "Tea", "price": "free"}]},
+            "amount_invalid",
+            "items[0].price",
+        ),
         ({**ORDER, "items": "tea"}, "type_invalid", "items"),
         ({**ORDER, "status": "x" * 33}, "status_invalid", "status"),
         ({**ORDER, "discount": "5"}, "key_unknown", "discount"),
@@ -165,3 +169,19 @@ def test_a_concurrent_push_of_the_same_order_gets_the_known_order_answer(
     assert response.status_code == 200 and response.get_json()["order_id"] == "SO-1001"
     assert calls == ["SO-1001", "SO-1001"]
     assert counts(tenant_id) == (before[0] + 1, before[1])
+
+
+def test_an_amount_as_text_is_digits_and_a_point(api, two_tenants):
+    """What the document's pattern says: "199.50" is an amount, "1e3" and " 5" are not."""
+    for total in ("1e3", " 5", "5.", "-0", "Infinity"):
+        refused = api.patch("/orders/SO-a", json={"total": total})
+        assert error_of(refused) == (422, "amount_invalid", "total"), total
+    assert api.patch("/orders/SO-a", json={"total": "1999.5"}).get_json()["total"] == "1999.50"
+
+
+def test_an_amount_past_what_the_database_holds_is_refused(api, two_tenants):
+    # 100 million in minor units overflows PostgreSQL's integer column: it answered 500
+    for total in ("100000000", 100_000_000, "10000000.01"):
+        refused = api.patch("/orders/SO-a", json={"total": total})
+        assert error_of(refused) == (422, "amount_invalid", "total"), total
+    assert api.patch("/orders/SO-a", json={"total": 10_000_000}).status_code == 200
