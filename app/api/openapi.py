@@ -471,7 +471,10 @@ def _unprocessable(operation_id: str) -> dict:
 
 RESPONSES = {
     "BadRequest": _error(
-        "The body is not JSON, or not a JSON object.", ["json_invalid", "body_invalid"]
+        "The body is not JSON or not a JSON object, or it nests deeper than 32 levels; or text "
+        "anywhere in the request (path, query, body) holds a NUL character or an unpaired "
+        "surrogate, which no text column can store.",
+        ["json_invalid", "body_invalid", "json_too_deep", "text_invalid"],
     ),
     "Unauthorized": _error(
         "No key, or a key that is wrong or revoked.",
@@ -547,6 +550,7 @@ def _query(name: str, description: str, **schema) -> dict:
 
 # Every key-protected operation may answer these.
 COMMON = {
+    "400": _ref("responses", "BadRequest"),
     "401": _ref("responses", "Unauthorized"),
     "402": _ref("responses", "FeatureLocked"),
     "403": _ref("responses", "Forbidden"),
@@ -554,7 +558,6 @@ COMMON = {
     "500": _ref("responses", "ServerError"),
 }
 WITH_BODY = {
-    "400": _ref("responses", "BadRequest"),
     "413": _ref("responses", "PayloadTooLarge"),
     "415": _ref("responses", "UnsupportedMediaType"),
 }

@@ -69,6 +69,8 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
         assert api.open(method, path, json=good).status_code in (200, 201)
         assert api.open(method, path, token=None, json=good).status_code == 401
         assert api.open(method, path, query_string={"limit": 0}, json=good).status_code == 422
+        nul = api.open(method, path, query_string={"limit": "1\x00"}, json=good)
+        assert nul.status_code == 400 and nul.get_json()["error"] == "text_invalid"
         if method != "GET":
             assert api.open(method, path, json=bad).status_code == 422
             assert (
