@@ -217,7 +217,12 @@ export function connect(indicator) {
   };
   show("connecting");
   socket.on("connect", () => show("online"));
-  socket.on("disconnect", () => show("offline"));
+  socket.on("disconnect", (reason) => {
+    show("offline");
+    // the server ended it: access was revoked (disabled, logged out, suspended); the page
+    // itself says why (the login page, the suspended notice)
+    if (reason === "io server disconnect") location.reload();
+  });
   socket.io.on("reconnect_attempt", () => show("connecting"));
   socket.on("connect_error", (err) => {
     show("offline");
