@@ -149,18 +149,15 @@ def decode(data: bytes) -> str:
     text"), else GB18030, a superset of the GBK that Chinese Excel writes."""
     if data[:4] == b"PK\x03\x04":  # an .xlsx is a ZIP
         raise ServiceError("import_not_csv", field="file")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ServiceError("import_encoding", field="file") from exc
-    if b"\x00" in data:
-        raise ServiceError("import_not_csv", field="file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:  # a binary file; and no text column can store a NUL
+            raise ServiceError("import_not_csv", field="file")
+        return text
     raise ServiceError("import_encoding", field="file")
 
 
