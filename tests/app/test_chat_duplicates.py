@@ -36,7 +36,8 @@ def server(database):
 
 @pytest.fixture(scope="module")
 def owner_engine(database):
-    """Reads what was stored, as the tables' owner (every shop's rows, whatever the server did)."""
+    """Reads what the server stored, as the test database's owner (on PostgreSQL the admin
+    role, which row security does not filter)."""
     engine = create_engine(database_url(database.owner_url))
     yield engine
     engine.dispose()
