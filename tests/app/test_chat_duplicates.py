@@ -12,9 +12,12 @@ import time
 import pytest
 import socketio
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from tenants.db import database_url
+from tenants.db import database_url, make_engine
+from tenants.plans import sync_catalog
 
+from ..conftest import create_database, drop_database
 from ..live import LiveServer, agent_client, sign_up, visitor_client
 
 DEADLINE = 10  # seconds, for every wait below
@@ -22,11 +25,25 @@ ROUNDS = 4  # fresh visitors per race: one lucky interleaving must not hide a du
 
 
 @pytest.fixture(scope="module")
-def server(database):
+def own_database():
+    """A database of this module's own: the server commits real shops, which other tests on
+    the session's database (the back office's lists of every shop) must not see."""
+    database = create_database("duplicates")
+    engine = make_engine(database.app_url)
+    with Session(engine) as session:
+        sync_catalog(session)
+        session.commit()
+    engine.dispose()
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def server(own_database):
     # Redis on the PostgreSQL pass (emits and flood counts through it, as in production); many
     # visitors connect from one address here, more than a real one would.
     live = LiveServer(
-        database.app_url,
+        own_database.app_url,
         os.environ.get("REDIS_URL"),
         extra_env={"FLOOD_LIMITS": json.dumps({"connect": "1000/minute"})},
     )
@@ -35,10 +52,10 @@ def server(database):
 
 
 @pytest.fixture(scope="module")
-def owner_engine(database):
+def owner_engine(own_database):
     """Reads what the server stored, as the test database's owner (on PostgreSQL the admin
     role, which row security does not filter)."""
-    engine = create_engine(database_url(database.owner_url))
+    engine = create_engine(database_url(own_database.owner_url))
     yield engine
     engine.dispose()
 
