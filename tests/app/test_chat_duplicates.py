@@ -40,12 +40,16 @@ def own_database():
 
 @pytest.fixture(scope="module")
 def server(own_database):
-    # Redis on the PostgreSQL pass (emits and flood counts through it, as in production); many
-    # visitors connect from one address here, more than a real one would.
+    # Redis on the PostgreSQL pass (emits and rate counts through it, as in production). Shops
+    # sign up and visitors connect from one address here, more than a real one would; the
+    # counts in Redis outlive the run.
     live = LiveServer(
         own_database.app_url,
         os.environ.get("REDIS_URL"),
-        extra_env={"FLOOD_LIMITS": json.dumps({"connect": "1000/minute"})},
+        extra_env={
+            "FLOOD_LIMITS": json.dumps({"connect": "1000/minute"}),
+            "SIGNUP_RATE_LIMIT": "1000 per hour",
+        },
     )
     yield live
     live.stop()
