@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import requests
+import socketio
 
 from .conftest import free_port
 
@@ -109,3 +110,40 @@ def sign_up(server: LiveServer, label: str) -> tuple[requests.Session, str]:
     assert response.status_code == 200 and "/console/" in response.url, response.text[:500]
     site_key = re.search(r"/w/([\w-]+)\.js", response.text).group(1)
     return session, site_key
+
+
+def visitor_client(
+    server: LiveServer, site_key: str, token: str | None = None
+) -> tuple[socketio.Client, str]:
+    """A visitor's page (the widget's hello, then its socket): a new visitor, or with
+    ``token`` the same visitor again (another tab, a reload)."""
+    hello = requests.post(
+        f"{server.url}/w/api/hello",
+        json={"k": site_key, "t": token, "url": "https://shop.example/p", "title": "P"},
+        timeout=10,
+    ).json()
+    client = socketio.Client(reconnection=False)
+    client.connect(
+        server.url,
+        namespaces=["/visitor"],
+        auth={"k": site_key, "t": hello["t"]},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    return client, hello["t"]
+
+
+def agent_client(server: LiveServer, session: requests.Session) -> tuple[socketio.Client, list]:
+    received: list = []
+    client = socketio.Client(reconnection=False)
+    client.on("message", lambda data: received.append(data), namespace="/agent")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    client.connect(
+        server.url,
+        namespaces=["/agent"],
+        headers={"Cookie": cookie},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    assert client.call("status", {"status": "online"}, namespace="/agent") == {"status": "online"}
+    return client, received

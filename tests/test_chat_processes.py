@@ -23,39 +23,7 @@ from sqlalchemy import create_engine, text
 from tenants.db import database_url
 
 from .conftest import BACKEND, free_port
-from .live import ROOT, LiveServer, sign_up
-
-
-def visitor_client(server: LiveServer, site_key: str) -> tuple[socketio.Client, str]:
-    hello = requests.post(
-        f"{server.url}/w/api/hello",
-        json={"k": site_key, "url": "https://shop.example/p", "title": "P"},
-    ).json()
-    client = socketio.Client(reconnection=False)
-    client.connect(
-        server.url,
-        namespaces=["/visitor"],
-        auth={"k": site_key, "t": hello["t"]},
-        transports=["websocket"],
-        wait_timeout=10,
-    )
-    return client, hello["t"]
-
-
-def agent_client(server: LiveServer, session: requests.Session) -> tuple[socketio.Client, list]:
-    received: list = []
-    client = socketio.Client(reconnection=False)
-    client.on("message", lambda data: received.append(data), namespace="/agent")
-    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-    client.connect(
-        server.url,
-        namespaces=["/agent"],
-        headers={"Cookie": cookie},
-        transports=["websocket"],
-        wait_timeout=10,
-    )
-    assert client.call("status", {"status": "online"}, namespace="/agent") == {"status": "online"}
-    return client, received
+from .live import ROOT, LiveServer, agent_client, sign_up, visitor_client
 
 
 def test_a_crash_loses_no_acknowledged_message_and_a_resend_duplicates_none(database):

@@ -1,10 +1,12 @@
 """Migrations are the only way the schema changes: they agree with the models, and they go
 down and up again cleanly, on the backend under test."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 import app.models  # noqa: F401
 from tenants import migrations
@@ -53,6 +55,94 @@ def test_upgrade_downgrade_upgrade():
                     if issubclass(m.class_, TenantScoped)
                 }
                 assert set(policies) == set(forced) == owned | {"tenants"}
+        engine.dispose()
+    finally:
+        drop_database(database)
+
+
+def test_upgrading_settles_the_duplicates_the_old_chat_code_could_store():
+    """Before 0005 a visitor could hold two open chats (first messages racing in) and one
+    client id twice (resent after a close). The upgrade keeps the newest chat open and the
+    first copy under its client id, deletes nothing, and the database then refuses both."""
+    database = create_database("backfill")
+    try:
+        migrations.downgrade(database.owner_url, "0004")
+        engine = create_engine(database_url(database.owner_url))
+        table = Base.metadata.tables
+        with engine.begin() as connection:
+
+            def add(table_name: str, /, **values) -> int:
+                statement = (
+                    insert(table[table_name]).values(**values).returning(table[table_name].c.id)
+                )
+                return connection.execute(statement).scalar()
+
+            connection.execute(
+                insert(table["plans"]).values(code="free", name="Free", included_seats=1)
+            )
+            tenant = add("tenants", name="Old shop", slug="old-shop")
+            visitor, other = (add("chat_visitors", tenant_id=tenant, key=k) for k in "ab")
+            closed = add(
+                "chat_conversations", tenant_id=tenant, visitor_id=visitor, status="closed"
+            )
+            older = add("chat_conversations", tenant_id=tenant, visitor_id=visitor, status="open")
+            newer = add("chat_conversations", tenant_id=tenant, visitor_id=visitor)  # queued
+            elsewhere = add("chat_conversations", tenant_id=tenant, visitor_id=other)
+
+            def message(conversation: int, seq: int, client_id: str, sender="visitor") -> int:
+                return add(
+                    "chat_messages",
+                    tenant_id=tenant,
+                    conversation_id=conversation,
+                    seq=seq,
+                    sender=sender,
+                    client_id=client_id,
+                )
+
+            first = message(closed, 1, "x")
+            resent = message(older, 1, "x")  # the same message, stored again after the close
+            agents = message(older, 2, "x", sender="agent")
+            other_visitors = message(elsewhere, 1, "x")
+            later = message(newer, 1, "y")
+        migrations.upgrade(database.owner_url)
+
+        conversations, messages = table["chat_conversations"], table["chat_messages"]
+        with engine.connect() as connection:
+            statuses = dict(
+                connection.execute(select(conversations.c.id, conversations.c.status)).all()
+            )
+            assert statuses == {
+                closed: "closed",
+                older: "closed",
+                newer: "queued",
+                elsewhere: "queued",
+            }
+            rows = connection.execute(
+                select(messages.c.id, messages.c.visitor_id, messages.c.client_id)
+            )
+            assert {row.id: (row.visitor_id, row.client_id) for row in rows} == {
+                first: (visitor, "x"),
+                resent: (visitor, f"dup:{resent}"),
+                agents: (None, "x"),
+                other_visitors: (other, "x"),
+                later: (visitor, "y"),
+            }
+        for refused in (
+            insert(conversations).values(tenant_id=tenant, visitor_id=visitor, status="open"),
+            insert(messages).values(
+                tenant_id=tenant,
+                conversation_id=newer,
+                seq=2,
+                sender="visitor",
+                visitor_id=visitor,
+                client_id="x",
+            ),
+            insert(messages).values(  # a visitor's message must say whose it is
+                tenant_id=tenant, conversation_id=newer, seq=2, sender="visitor", client_id="z"
+            ),
+        ):
+            with engine.begin() as connection, pytest.raises(IntegrityError):
+                connection.execute(refused)
         engine.dispose()
     finally:
         drop_database(database)

@@ -229,7 +229,8 @@ def visitor_message(peer: Peer, data: dict):
         attachment_id=_int(data.get("attachment_id")),
         group_id=_int(data.get("group_id")),
     )
-    peer.conversation_id = conversation.id
+    # a retry may answer from a closed chat: the next message must not aim at that one
+    peer.conversation_id = conversation.id if conversation.status != "closed" else None
     # a visitor's message names no agent; only a new conversation's summary does
     names = service.agent_names() if started else {}
     mine = message_json(message, names, peer.token)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.db import Base, TenantScoped, utcnow
@@ -107,9 +116,23 @@ class PageView(TenantScoped, Base):
     viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+OPEN = text("status <> 'closed'")
+
+
 class Conversation(TenantScoped, Base):
     __tablename__ = "chat_conversations"
-    __table_args__ = (Index("ix_conversations_tenant_status", "tenant_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversations_tenant_status", "tenant_id", "status"),
+        # A visitor has one conversation at a time: first messages racing in from two tabs
+        # (or one resent) land in the same one. The loser's insert fails and reads the winner.
+        Index(
+            "uq_conversations_one_open_per_visitor",
+            "visitor_id",
+            unique=True,
+            postgresql_where=OPEN,
+            sqlite_where=OPEN,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visitor_id: Mapped[int] = mapped_column(
@@ -156,6 +179,10 @@ class Message(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
         UniqueConstraint("conversation_id", "sender", "client_id", name="uq_message_client_id"),
+        # A visitor's client id names their message for good, in whichever conversation it
+        # went to: a resend after the chat was closed, or from another tab, is the stored one.
+        UniqueConstraint("visitor_id", "client_id", name="uq_message_visitor_client_id"),
+        CheckConstraint("(sender = 'visitor') = (visitor_id IS NOT NULL)", name="visitor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +192,10 @@ class Message(TenantScoped, Base):
     seq: Mapped[int]
     sender: Mapped[str] = mapped_column(String(10))  # visitor/agent/system/note
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
+    # the sender of a visitor's message (its conversation's visitor), else None
+    visitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_visitors.id", ondelete="CASCADE")
+    )
     client_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(10), default="text")
     body: Mapped[str] = mapped_column(Text, default="")

@@ -348,6 +348,14 @@ def _existing(conversation_id: int, sender: str, client_id: str) -> Message | No
     )
 
 
+def _visitor_copy(visitor_id: int, client_id: str) -> Message | None:
+    """The visitor's message stored under this client id, in whichever of their conversations
+    (closed since, perhaps): a visitor's client id names one message for good."""
+    return db.scalar(
+        select(Message).where(Message.visitor_id == visitor_id, Message.client_id == client_id)
+    )
+
+
 def _store(
     conversation: Conversation,
     sender: str,
@@ -358,8 +366,9 @@ def _store(
     now: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Store one message (callers have looked for its client id already); a copy that raced
-    in on another connection is found instead."""
+    in on another connection is found instead (a visitor's: in any of their conversations)."""
     now = now or utcnow()
+    visitor_id = conversation.visitor_id if sender == "visitor" else None
     savepoint = db.begin_nested()
     try:
         message = Message(
@@ -367,6 +376,7 @@ def _store(
             seq=_next_seq(conversation),
             sender=sender,
             agent_id=agent_id,
+            visitor_id=visitor_id,
             client_id=client_id,
             kind=_kind(attachment),
             body=text,
@@ -378,7 +388,13 @@ def _store(
         savepoint.commit()
     except IntegrityError:  # the same client id raced in on another connection
         savepoint.rollback()
-        return _existing(conversation.id, sender, client_id), False
+        if visitor_id is not None:
+            found = _visitor_copy(visitor_id, client_id)
+        else:
+            found = _existing(conversation.id, sender, client_id)
+        if found is None:  # not a copy: another constraint refused the row
+            raise
+        return found, False
     if sender != "note":
         conversation.last_message_at = now
         conversation.last_sender = sender
@@ -418,7 +434,7 @@ _NEXT_VISITOR_SEQ = (
         last_sender="visitor",
         last_text=bindparam("summary"),
     )
-    .returning(_conversations.c.last_seq)
+    .returning(_conversations.c.last_seq, _conversations.c.visitor_id)
 )
 _INSERT_MESSAGE = {
     dialect: insert_or_nothing(_messages, dialect).returning(_messages.c.id)
@@ -427,8 +443,9 @@ _INSERT_MESSAGE = {
 # PostgreSQL, in one round trip: a simple query of several statements runs as one implicit
 # transaction, committed before the answer comes back. The first sets the tenant for row
 # security (local to that transaction); the second bumps the seq of the conversation if it is
-# open and inserts the message with it. A client id stored before violates its unique
-# constraint and undoes both (the caller then finds the stored copy): no seq is ever skipped.
+# open and inserts the message with it, as its visitor's. A client id the visitor stored before,
+# in this conversation or an older one, violates its unique constraint and undoes both (the
+# caller then finds the stored copy): no seq is ever skipped.
 _APPEND_IN_ONE_ROUND_TRIP = """\
 SELECT set_config('app.tenant_id', %(tenant_setting)s, true),
        set_config('app.cross_tenant', 'off', true);
@@ -437,12 +454,12 @@ WITH bumped AS (
        SET last_seq = last_seq + 1, last_message_at = %(at)s, last_sender = 'visitor',
            last_text = %(summary)s
      WHERE id = %(conversation)s AND tenant_id = %(tenant)s AND status <> 'closed'
- RETURNING last_seq
+ RETURNING last_seq, visitor_id
 )
-INSERT INTO chat_messages (tenant_id, conversation_id, seq, sender, agent_id, client_id, kind,
-                           body, attachment_id, created_at)
-SELECT %(tenant)s, %(conversation)s, last_seq, 'visitor', NULL, %(client_id)s, 'text',
-       %(body)s, NULL, %(at)s
+INSERT INTO chat_messages (tenant_id, conversation_id, seq, sender, agent_id, visitor_id,
+                           client_id, kind, body, attachment_id, created_at)
+SELECT %(tenant)s, %(conversation)s, last_seq, 'visitor', NULL, visitor_id, %(client_id)s,
+       'text', %(body)s, NULL, %(at)s
   FROM bumped
 RETURNING id, seq"""
 
@@ -506,11 +523,12 @@ def _append_in_one_round_trip(engine: Engine, values: dict) -> tuple[int, int] |
 def _append_in_session(values: dict) -> tuple[int, int] | None:
     """Two statements in the session's transaction: the next seq, then the row."""
     connection = db.connection()
-    seq = connection.execute(
+    bumped = connection.execute(
         _NEXT_VISITOR_SEQ, {k: values[k] for k in ("conversation", "tenant", "at", "summary")}
-    ).scalar()
-    if seq is None:
+    ).first()
+    if bumped is None:
         return None
+    seq, visitor_id = bumped
     message_id = connection.execute(
         _INSERT_MESSAGE[connection.dialect.name],
         {
@@ -519,6 +537,7 @@ def _append_in_session(values: dict) -> tuple[int, int] | None:
             "seq": seq,
             "sender": "visitor",
             "agent_id": None,
+            "visitor_id": visitor_id,
             "client_id": values["client_id"],
             "kind": "text",
             "body": values["body"],
@@ -555,28 +574,54 @@ def visitor_message(
     group_id: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Message, Conversation, bool, bool]:
-    """(message, conversation, stored now?, conversation new?). A retry stores nothing."""
+    """(message, conversation, stored now?, conversation new?). A retry stores nothing: it
+    answers the stored copy, in whichever conversation that went to (closed since, too).
+
+    Copies racing in on other connections (a resend, another tab) are settled by the
+    database: one open conversation per visitor, one message per visitor and client id."""
     client_id = _check_client_id(client_id)
-    conversation = open_conversation(visitor)
-    if conversation is not None:
-        found = _existing(conversation.id, "visitor", client_id)
-        if found is not None:
-            return found, conversation, False, False
+    found = _visitor_copy(visitor.id, client_id)
+    if found is not None:
+        return found, scoped_get(Conversation, found.conversation_id), False, False
     attachment = _attachment(attachment_id, visitor)
     text = _check_body(text, attachment)
-    started = conversation is None
-    if started:
-        conversation = Conversation(
-            visitor=visitor,
-            group_id=group_for_page(visitor.current_url, group_id),
-            page_url=visitor.current_url,
-            created_at=now or utcnow(),
-        )
+    attempt = db.begin_nested()
+    conversation, started = _conversation_for(visitor, group_id, now)
+    message, stored = _store(conversation, "visitor", client_id, text, attachment, now=now)
+    if not stored:  # a copy beat this one: keep nothing of it (not a conversation it opened)
+        attempt.rollback()
+        return message, scoped_get(Conversation, message.conversation_id), False, False
+    attempt.commit()
+    return message, conversation, True, started
+
+
+def _conversation_for(
+    visitor: Visitor, group_id: int | None, now: datetime | None
+) -> tuple[Conversation, bool]:
+    """(the visitor's open conversation, opened now?). Two first messages at once both find
+    none: the partial unique index lets one insert through; the other reads the winner's."""
+    conversation = open_conversation(visitor)
+    if conversation is not None:
+        return conversation, False
+    conversation = Conversation(
+        visitor=visitor,
+        group_id=group_for_page(visitor.current_url, group_id),
+        page_url=visitor.current_url,
+        created_at=now or utcnow(),
+    )
+    savepoint = db.begin_nested()
+    try:
         db.add(conversation)
         db.flush()
-        assign(conversation, now)
-    message, stored = _store(conversation, "visitor", client_id, text, attachment, now=now)
-    return message, conversation, stored, started
+        savepoint.commit()
+    except IntegrityError:  # another connection opened one first (committed: it waited)
+        savepoint.rollback()
+        winner = open_conversation(visitor)
+        if winner is None:
+            raise
+        return winner, False
+    assign(conversation, now)
+    return conversation, True
 
 
 def agent_message(
