@@ -147,3 +147,41 @@ def agent_client(server: LiveServer, session: requests.Session) -> tuple[socketi
     )
     assert client.call("status", {"status": "online"}, namespace="/agent") == {"status": "online"}
     return client, received
+
+
+def csrf_token(session: requests.Session, url: str) -> str:
+    """The CSRF token of the form on the page at ``url``, as a browser would post it."""
+    page = session.get(url).text
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def invite(server: LiveServer, owner: requests.Session, email: str) -> str:
+    """The owner invites ``email`` as an agent through the members page: the mailed link."""
+    owner.post(
+        f"{server.url}/console/members/invite",
+        data={
+            "csrf_token": csrf_token(owner, f"{server.url}/console/members"),
+            "email": email,
+            "role": "agent",
+        },
+    )
+    return re.search(r"https?://\S+/invite/\S+", server.last_mail()).group(0)
+
+
+def reset_password(server: LiveServer, email: str, password: str) -> str:
+    """Through the forgot and reset forms, as a stranger's browser: the mailed link used."""
+    browser = requests.Session()
+    browser.post(
+        f"{server.url}/password/forgot",
+        data={"csrf_token": csrf_token(browser, f"{server.url}/password/forgot"), "email": email},
+    )
+    link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail()).group(0)
+    browser.post(
+        link,
+        data={
+            "csrf_token": csrf_token(browser, link),
+            "password": password,
+            "confirm": password,
+        },
+    )
+    return link

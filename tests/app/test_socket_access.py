@@ -5,7 +5,6 @@ python-socketio clients against a real server; and every agent event re-checks t
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 import uuid
@@ -20,15 +19,10 @@ from billing.backoffice import staff as staff_accounts
 from tenants.db import cross_tenant, db
 from tenants.models import Membership, Tenant
 
-from ..live import LiveServer, sign_up
+from ..live import LiveServer, csrf_token, invite, reset_password, sign_up, visitor_client
 
 PASSWORD = "a-good-password"
 DEADLINE = 10.0  # seconds for a disconnection to arrive
-
-
-def _csrf(session: requests.Session, url: str) -> str:
-    page = session.get(url).text
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
 class Agent:
@@ -57,37 +51,19 @@ class Agent:
 
 
 def _visitor(server: LiveServer, site_key: str) -> tuple[socketio.Client, threading.Event]:
-    token = requests.post(
-        f"{server.url}/w/api/hello", json={"k": site_key, "url": "https://shop.example/p"}
-    ).json()["t"]
+    client, _ = visitor_client(server, site_key)
     gone = threading.Event()
-    client = socketio.Client(reconnection=False)
     client.on("disconnect", lambda *_: gone.set(), namespace="/visitor")
-    client.connect(
-        server.url,
-        namespaces=["/visitor"],
-        auth={"k": site_key, "t": token},
-        transports=["websocket"],
-        wait_timeout=10,
-    )
     return client, gone
 
 
 def _invite_agent(server: LiveServer, owner: requests.Session, label: str) -> requests.Session:
     """An agent through the real invitation: their signed-in session."""
-    owner.post(
-        f"{server.url}/console/members/invite",
-        data={
-            "csrf_token": _csrf(owner, f"{server.url}/console/members"),
-            "email": f"agent-{label}@example.com",
-            "role": "agent",
-        },
-    )
-    link = re.search(r"https?://\S+/invite/\S+", server.last_mail()).group(0)
+    link = invite(server, owner, f"agent-{label}@example.com")
     agent = requests.Session()
     agent.headers["Accept-Language"] = "en"
     accepted = agent.post(
-        link, data={"csrf_token": _csrf(agent, link), "name": "Agent", "password": PASSWORD}
+        link, data={"csrf_token": csrf_token(agent, link), "name": "Agent", "password": PASSWORD}
     )
     assert "/console/" in accepted.url
     return agent
@@ -123,7 +99,7 @@ def test_a_disabled_member_is_disconnected_at_once_and_hears_nothing_more(server
     _say(visitor, "before")
     disabled = owner.post(
         f"{server.url}/console/members/{member_id}/disable",
-        data={"csrf_token": _csrf(owner, f"{server.url}/console/members")},
+        data={"csrf_token": csrf_token(owner, f"{server.url}/console/members")},
     )
     assert disabled.status_code == 200
     assert agent.disconnected()
@@ -143,7 +119,9 @@ def test_logging_out_ends_the_socket_and_every_copy_of_the_cookie(server, shop):
     copy = requests.Session()
     copy.cookies.update(owner.cookies)
     sock = Agent(server, owner)
-    owner.post(f"{server.url}/logout", data={"csrf_token": _csrf(owner, f"{server.url}/console/")})
+    owner.post(
+        f"{server.url}/logout", data={"csrf_token": csrf_token(owner, f"{server.url}/console/")}
+    )
     assert sock.disconnected()
     assert "/login" in copy.get(f"{server.url}/console/").url  # the saved copy is dead too
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -153,23 +131,7 @@ def test_logging_out_ends_the_socket_and_every_copy_of_the_cookie(server, shop):
 def test_a_password_reset_ends_sockets_opened_before_it(server, shop):
     label, owner, _ = shop
     sock = Agent(server, owner)
-    stranger = requests.Session()
-    stranger.post(
-        f"{server.url}/password/forgot",
-        data={
-            "csrf_token": _csrf(stranger, f"{server.url}/password/forgot"),
-            "email": f"{label}@example.com",
-        },
-    )
-    link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail()).group(0)
-    stranger.post(
-        link,
-        data={
-            "csrf_token": _csrf(stranger, link),
-            "password": "new-pass-123",
-            "confirm": "new-pass-123",
-        },
-    )
+    reset_password(server, f"{label}@example.com", "new-pass-123")
     assert sock.disconnected()
     assert "/login" in owner.get(f"{server.url}/console/").url
 
@@ -189,7 +151,7 @@ def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop
     staff.post(
         f"{server.url}/backoffice/login",
         data={
-            "csrf_token": _csrf(staff, f"{server.url}/backoffice/login"),
+            "csrf_token": csrf_token(staff, f"{server.url}/backoffice/login"),
             "email": email,
             "password": "staff-pass-123",
             "code": pyotp.TOTP(member.totp_secret).now(),
@@ -197,7 +159,7 @@ def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop
     )
     page = f"{server.url}/backoffice/tenants/{tenant_id}"
     suspended = staff.post(
-        f"{page}/suspend", data={"csrf_token": _csrf(staff, page), "reason": "abuse reports"}
+        f"{page}/suspend", data={"csrf_token": csrf_token(staff, page), "reason": "abuse reports"}
     )
     assert suspended.status_code == 200 and "suspended" in suspended.text
     assert sock.disconnected() and visitor_gone.wait(DEADLINE)
