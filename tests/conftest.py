@@ -24,6 +24,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app import create_app, edges
 from app.api import keys
@@ -137,6 +138,29 @@ def database():
     yield database
     engine.dispose()
     drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def own_database():
+    """A database of the module's own, for a live server that commits real shops, which other
+    tests on the session's database (the back office's lists of every shop) must not see."""
+    database = create_database(uuid.uuid4().hex[:6])
+    engine = make_engine(database.app_url)
+    with Session(engine) as session:
+        sync_catalog(session)
+        session.commit()
+    engine.dispose()
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def owner_engine(own_database):
+    """Reads and writes behind the server's back, as the tables' owner (on PostgreSQL the
+    admin role, which row security does not filter)."""
+    engine = create_engine(database_url(own_database.owner_url))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -185,3 +185,23 @@ def reset_password(server: LiveServer, email: str, password: str) -> str:
         },
     )
     return link
+
+
+def create_staff(server: LiveServer, email: str, password: str) -> str:
+    """A platform admin made with the CLI (`flask staff create`): their TOTP secret."""
+    created = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "staff", "create", email]
+        + ["--role", "admin", "--name", "Ops", "--password", password],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DATABASE_URL": server.database_url,
+            "HUIKE_INSTANCE": str(server.instance),
+            "LOG_LEVEL": "WARNING",
+        },
+    )
+    assert created.returncode == 0, created.stderr
+    return re.search(r"Secret:\s+(\w+)", created.stdout).group(1)

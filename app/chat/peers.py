@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 import redis
-from flask import current_app
+from flask import current_app, has_app_context
 
 from app.extensions import socketio
 from tenants.db import after_commit
@@ -85,6 +85,8 @@ def _publish(redis_url: str | None, scope: dict) -> None:
 
 @access_revoked.connect
 def _on_access_revoked(_sender, **scope) -> None:
+    if not has_app_context():  # a script without the app: it holds no sockets
+        return
     redis_url = current_app.config["REDIS_URL"]
     after_commit(lambda: _publish(redis_url, scope))
 

@@ -11,31 +11,12 @@ import time
 
 import pytest
 import socketio
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
-from tenants.db import database_url, make_engine
-from tenants.plans import sync_catalog
-
-from ..conftest import create_database, drop_database
 from ..live import LiveServer, agent_client, sign_up, visitor_client
 
 DEADLINE = 10  # seconds, for every wait below
 ROUNDS = 4  # fresh visitors per race: one lucky interleaving must not hide a duplicate
-
-
-@pytest.fixture(scope="module")
-def own_database():
-    """A database of this module's own: the server commits real shops, which other tests on
-    the session's database (the back office's lists of every shop) must not see."""
-    database = create_database("duplicates")
-    engine = make_engine(database.app_url)
-    with Session(engine) as session:
-        sync_catalog(session)
-        session.commit()
-    engine.dispose()
-    yield database
-    drop_database(database)
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +34,6 @@ def server(own_database):
     )
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def owner_engine(own_database):
-    """Reads what the server stored, as the test database's owner (on PostgreSQL the admin
-    role, which row security does not filter)."""
-    engine = create_engine(database_url(own_database.owner_url))
-    yield engine
-    engine.dispose()
 
 
 def stored(engine, site_key: str) -> list[dict]:

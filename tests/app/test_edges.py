@@ -159,9 +159,9 @@ def test_a_visitor_socket_with_a_nul_key_is_refused_as_unauthorized(app, two_ten
     assert not sock.is_connected("/visitor")
 
 
-def test_a_socket_packet_too_deep_to_parse_still_gets_its_answer(database):
+def test_a_socket_packet_too_deep_to_parse_still_gets_its_answer(own_database):
     """Through a real server and a raw WebSocket: the parser's own stack is the limit here."""
-    server = LiveServer(database.app_url)
+    server = LiveServer(own_database.app_url)
     try:
         _, site_key = sign_up(server, f"deep{uuid.uuid4().hex[:8]}")
         token = requests.post(

@@ -15,8 +15,8 @@ from ..conftest import free_port, make_test_app
 from ..live import LiveServer, invite, reset_password, sign_up
 
 
-def test_reset_and_invitation_tokens_never_reach_the_log(database):
-    server = LiveServer(database.app_url, extra_env={"LOG_LEVEL": "INFO", "LOG_JSON": "1"})
+def test_reset_and_invitation_tokens_never_reach_the_log(own_database):
+    server = LiveServer(own_database.app_url, extra_env={"LOG_LEVEL": "INFO", "LOG_JSON": "1"})
     try:
         label = f"log{uuid.uuid4().hex[:8]}"
         owner, _ = sign_up(server, label)

@@ -13,13 +13,17 @@ import pyotp
 import pytest
 import requests
 import socketio
-from sqlalchemy import select, update
+from sqlalchemy import text
 
-from billing.backoffice import staff as staff_accounts
-from tenants.db import cross_tenant, db
-from tenants.models import Membership, Tenant
-
-from ..live import LiveServer, csrf_token, invite, reset_password, sign_up, visitor_client
+from ..live import (
+    LiveServer,
+    create_staff,
+    csrf_token,
+    invite,
+    reset_password,
+    sign_up,
+    visitor_client,
+)
 
 PASSWORD = "a-good-password"
 DEADLINE = 10.0  # seconds for a disconnection to arrive
@@ -70,8 +74,8 @@ def _invite_agent(server: LiveServer, owner: requests.Session, label: str) -> re
 
 
 @pytest.fixture(scope="module")
-def server(database):
-    server = LiveServer(database.app_url, os.environ.get("REDIS_URL"))
+def server(own_database):
+    server = LiveServer(own_database.app_url, os.environ.get("REDIS_URL"))
     yield server
     server.stop()
 
@@ -136,17 +140,18 @@ def test_a_password_reset_ends_sockets_opened_before_it(server, shop):
     assert "/login" in owner.get(f"{server.url}/console/").url
 
 
-def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop):
+def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop, owner_engine):
     _, owner, site_key = shop
     other_owner, other_key = sign_up(server, f"other{uuid.uuid4().hex[:8]}")
     sock, other_sock = Agent(server, owner), Agent(server, other_owner)
     visitor, visitor_gone = _visitor(server, site_key)
     other_visitor, other_visitor_gone = _visitor(server, other_key)
-    with cross_tenant():
-        tenant_id = db.scalar(select(Tenant.id).where(Tenant.site_key == site_key))
+    with owner_engine.connect() as connection:
+        tenant_id = connection.scalar(
+            text("SELECT id FROM tenants WHERE site_key = :k"), {"k": site_key}
+        )
     email = f"ops-{uuid.uuid4().hex[:8]}@staff.example.com"
-    member = staff_accounts.create_staff(email, "staff-pass-123", "admin", name="Ops")
-    db.commit()
+    secret = create_staff(server, email, "staff-pass-123")
     staff = requests.Session()
     staff.post(
         f"{server.url}/backoffice/login",
@@ -154,7 +159,7 @@ def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop
             "csrf_token": csrf_token(staff, f"{server.url}/backoffice/login"),
             "email": email,
             "password": "staff-pass-123",
-            "code": pyotp.TOTP(member.totp_secret).now(),
+            "code": pyotp.TOTP(secret).now(),
         },
     )
     page = f"{server.url}/backoffice/tenants/{tenant_id}"
@@ -169,19 +174,17 @@ def test_suspending_a_shop_disconnects_its_visitors_and_agents_only(server, shop
         client.disconnect()
 
 
-def test_every_agent_event_rechecks_the_member(server, shop):
+def test_every_agent_event_rechecks_the_member(server, shop, owner_engine):
     """Even when no disconnection arrived (a worker that missed it), the agent's next event is
     refused and the socket closed."""
     label, owner, _ = shop
     agent = Agent(server, _invite_agent(server, owner, label))
     assert agent.client.call("status", {"status": "away"}, namespace="/agent") == {"status": "away"}
-    with cross_tenant():  # behind the app's back: no revocation is published
-        db.execute(
-            update(Membership)
-            .where(Membership.id == agent.snapshot["me"]["id"])
-            .values(status="disabled")
+    with owner_engine.begin() as connection:  # behind the app's back: nothing is published
+        connection.execute(
+            text("UPDATE memberships SET status = 'disabled' WHERE id = :m"),
+            {"m": agent.snapshot["me"]["id"]},
         )
-        db.commit()
     refused = agent.client.call("status", {"status": "online"}, namespace="/agent")
     assert refused["error"] == "unauthorized"
     assert agent.disconnected()

@@ -3,17 +3,14 @@ page, an audited action."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 
 import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from ..live import ROOT, sign_up
+from ..live import create_staff, sign_up
 from .conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -23,36 +20,7 @@ def test_staff_extend_a_trial_and_it_is_in_the_audit_log(browser, live_server, d
     shop_label = f"bo-{uuid.uuid4().hex[:6]}"
     sign_up(live_server, shop_label)
     email = f"ops-{uuid.uuid4().hex[:6]}@staff.example.com"
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "app",
-            "staff",
-            "create",
-            email,
-            "--role",
-            "admin",
-            "--name",
-            "Ops",
-            "--password",
-            "staff-pass-123",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "DATABASE_URL": database.app_url,
-            "HUIKE_INSTANCE": str(live_server.instance),
-            "LOG_LEVEL": "WARNING",
-        },
-    )
-    assert created.returncode == 0, created.stderr
-    secret = re.search(r"Secret:\s+(\w+)", created.stdout).group(1)
+    secret = create_staff(live_server, email, "staff-pass-123")
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
     page = context.new_page()
