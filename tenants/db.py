@@ -19,7 +19,8 @@ connection of each; the rule that keeps them from waiting on each other:
   those rows, and might wait for their locks forever): commit first, or say
   ``platform_transaction()`` before the first write.
 
-SQLite has no roles: both are the one engine, and the rule still holds (tests see it broken).
+SQLite has no roles: both are the one engine. The rule is kept there too, so a call site that
+breaks it fails its tests on either database.
 """
 
 from __future__ import annotations
@@ -137,10 +138,6 @@ def bind_engines(app_engine: Engine, platform_engine: Engine | None = None) -> N
     else:
         _platform_binds.pop(app_engine, None)
     db.configure(bind=app_engine)
-
-
-def platform_engine(app_engine: Engine) -> Engine:
-    return _platform_binds.get(app_engine, app_engine)
 
 
 def database_url(url: str) -> str:
