@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.config import LANGUAGES, from_env
 from app.extensions import babel, csrf, limiter, login_manager, socketio
-from tenants.db import bind_tenant, db, make_engine
+from tenants.db import bind_engines, bind_tenant, db, make_engine
 
 
 def select_locale() -> str:
@@ -45,7 +45,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     edges.register(app)  # before any hook that reads the request
     if not app.config.get("DB_ENGINE_BOUND"):
-        db.configure(bind=make_engine(app.config["DATABASE_URL"]))
+        url, platform_url = app.config["DATABASE_URL"], app.config["PLATFORM_DATABASE_URL"]
+        role = app.config["DB_PLATFORM_ROLE"]
+        app_engine = make_engine(url, platform_role=role)
+        # SQLite: one file, no roles, one engine. PostgreSQL: cross_tenant() connects as the
+        # platform role, the only one row security lets cross tenants (tenants/db.py).
+        bind_engines(app_engine, make_engine(platform_url) if platform_url != url else None)
 
     csrf.init_app(app)
     limiter.init_app(app)

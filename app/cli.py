@@ -27,8 +27,11 @@ huike = AppGroup("huike", help="Huike set-up commands.")
 @huike.command("migrate")
 def migrate() -> None:
     """Bring the database schema to the newest migration."""
+    config = current_app.config
     migrations.upgrade(
-        current_app.config["MIGRATIONS_DATABASE_URL"], current_app.config["DB_APP_ROLE"]
+        config["MIGRATIONS_DATABASE_URL"],
+        config["DB_APP_ROLE"],
+        platform_role=config["DB_PLATFORM_ROLE"],
     )
 
 

@@ -35,11 +35,27 @@ def _flood_limits(raw: str | None) -> dict[str, str] | None:
     return {**DEFAULT_LIMITS, **{str(k): str(v) for k, v in overrides.items()}}
 
 
+def platform_database_url(database_url: str, platform_role: str) -> str:
+    """Where platform code (``cross_tenant()``) connects when PLATFORM_DATABASE_URL is unset.
+
+    SQLite has no roles: the same file. PostgreSQL: DATABASE_URL as the platform role, without
+    its password (the app role's is not the platform's: libpq finds one in PGPASSWORD or
+    ~/.pgpass, or the server trusts the host). Production sets PLATFORM_DATABASE_URL.
+    """
+    if not database_url.startswith(("postgresql", "postgres:")):
+        return database_url
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(username=platform_role, password=None)
+    return url.render_as_string(hide_password=False)
+
+
 def from_env(env: dict[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("HUIKE_INSTANCE", INSTANCE_DIR))
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'huike.db'}"
     redis_url = env.get("REDIS_URL") or None
+    platform_role = env.get("DB_PLATFORM_ROLE") or "huike_platform"
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _persistent_secret(instance),
         "INSTANCE_DIR": str(instance),
@@ -47,6 +63,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Migrations run as the tables' owner; the app connects as a role row security applies to.
         "MIGRATIONS_DATABASE_URL": env.get("MIGRATIONS_DATABASE_URL") or database_url,
         "DB_APP_ROLE": env.get("DB_APP_ROLE", "huike_app"),
+        # Platform code (back office, signup, logins, webhooks) connects as its own role, the
+        # only one whose row security honours cross_tenant() (tenants/rls.py).
+        "DB_PLATFORM_ROLE": platform_role,
+        "PLATFORM_DATABASE_URL": env.get("PLATFORM_DATABASE_URL")
+        or platform_database_url(database_url, platform_role),
         "REDIS_URL": redis_url,
         "ASYNC_MODE": env.get("ASYNC_MODE", "eventlet"),
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/") or None,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from billing import audit
 from billing.models import BillingAccount, BillingEvent, Invoice
-from tenants.db import bind_tenant, cross_tenant, db, utcnow
+from tenants.db import bind_tenant, cross_tenant, db, platform_transaction, utcnow
 from tenants.models import Membership, Tenant, User
 from tenants.plans import catalog, default_plan
 
@@ -161,6 +161,9 @@ def handle_event(event: dict, grace: timedelta, notify=None) -> str:
     event_id, kind = event.get("id"), event.get("type", "")
     if not event_id:
         raise ValueError("event without id")
+    # Platform code from start to end: the event's record (across shops) commits with the
+    # shop's new state, so the whole transaction runs as the platform role (tenants/db.py).
+    platform_transaction()
     with cross_tenant():
         if db.scalar(select(BillingEvent.id).where(BillingEvent.stripe_event_id == event_id)):
             return "duplicate"

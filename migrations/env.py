@@ -1,4 +1,5 @@
-"""Alembic environment: one metadata for every module; grants for the app's database role."""
+"""Alembic environment: one metadata for every module; grants for the app's and the platform's
+database roles."""
 
 from __future__ import annotations
 
@@ -21,16 +22,23 @@ url = (
     or from_env()["MIGRATIONS_DATABASE_URL"]
 )
 app_role = config.attributes.get("app_role")
+platform_role = config.attributes.get("platform_role")
 
 
-def grant_app_role(connection) -> None:
-    """The app's role may read and write rows, never own the tables (owners skip RLS)."""
-    if connection.dialect.name != "postgresql" or not app_role:
+def grant_roles(connection) -> None:
+    """The app's and the platform's roles may read and write rows, never own the tables
+    (owners skip RLS). Which rows each sees is the policies' business (tenants/rls.py)."""
+    for role in (app_role, platform_role):
+        grant_role(connection, role)
+
+
+def grant_role(connection, role_name: str | None) -> None:
+    if connection.dialect.name != "postgresql" or not role_name:
         return
-    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role})
+    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role_name})
     if not exists:
         return
-    role = connection.dialect.identifier_preparer.quote(app_role)
+    role = connection.dialect.identifier_preparer.quote(role_name)
     connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
     connection.execute(
         text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
@@ -55,7 +63,7 @@ def run_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
-            grant_app_role(connection)
+            grant_roles(connection)
         connection.commit()
     engine.dispose()
 

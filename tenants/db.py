@@ -4,6 +4,23 @@ Every ORM statement is filtered by the session's current tenant (``bind_tenant``
 tenant-owned rows get it filled in on flush. Code that must cross tenants says so with
 ``cross_tenant()``. On PostgreSQL the same tenant is set per transaction for the row-level
 security policies created by the migrations, so a missed filter still cannot leak.
+
+Two database roles (``bind_engines``): the app's, whose policies never cross tenants, and the
+platform's, the only one whose policies honour the cross-tenant switch. ``cross_tenant()``
+sends its statements over the platform role's connection, so SQL run on the app's connection
+— an injection, say — cannot switch itself across shops. One session transaction may hold a
+connection of each; the rule that keeps them from waiting on each other:
+
+- a ``cross_tenant()`` block that only reads leaves the rest of the transaction on the app's
+  connection (a site key, an API key or an e-mail looked up, then the shop's own work);
+- once a block writes, the rest of the transaction stays on the platform's connection, so
+  what follows sees (and may refer to) what it wrote: signup, invitations, the back office;
+- a block may not start after the transaction wrote on the app's connection (it could not see
+  those rows, and might wait for their locks forever): commit first, or say
+  ``platform_transaction()`` before the first write.
+
+SQLite has no roles: both are the one engine. The rule is kept there too, so a call site that
+breaks it fails its tests on either database.
 """
 
 from __future__ import annotations
@@ -42,6 +59,9 @@ MAX_ID = 2**63 - 1  # BIGINT; SQLite's INTEGER
 IDLE_BEFORE_PING = 10.0  # seconds a pooled PostgreSQL connection may idle before it is pinged
 CROSS_KEY = "cross_tenant"
 AFTER_COMMIT_KEY = "after_commit"
+PLATFORM_KEY = "platform_transaction"  # the rest of this transaction: the platform's connection
+APP_WROTE_KEY = "app_wrote"  # this transaction wrote on the app role's connection
+CONNECTIONS_KEY = "connections"  # this transaction's connections, for their settings
 
 
 def utcnow() -> datetime:
@@ -92,7 +112,33 @@ class TenantRoot:
     id: Mapped[int] = mapped_column(primary_key=True)
 
 
-db: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+_platform_binds: dict = {}  # the app role's engine -> the platform role's (bind_engines)
+
+
+class TenantSession(Session):
+    """Statements of ``cross_tenant()`` (and of a platform transaction) go to the platform
+    role's engine; the rest to the app role's."""
+
+    def get_bind(self, mapper=None, **kwargs):
+        bind = super().get_bind(mapper, **kwargs)
+        if self.info.get(CROSS_KEY) or self.info.get(PLATFORM_KEY):
+            return _platform_binds.get(bind, bind)
+        return bind
+
+
+db: scoped_session[Session] = scoped_session(
+    sessionmaker(class_=TenantSession, expire_on_commit=False)
+)
+
+
+def bind_engines(app_engine: Engine, platform_engine: Engine | None = None) -> None:
+    """The scoped session's engines: the app role's, and the platform role's for
+    ``cross_tenant()`` (None or the same engine: one role, as on SQLite)."""
+    if platform_engine is not None and platform_engine is not app_engine:
+        _platform_binds[app_engine] = platform_engine
+    else:
+        _platform_binds.pop(app_engine, None)
+    db.configure(bind=app_engine)
 
 
 def database_url(url: str) -> str:
@@ -103,8 +149,10 @@ def database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, autocommit: bool = False) -> Engine:
-    """``autocommit``: PostgreSQL connections that stay in autocommit, for ``autocommit_engine``."""
+def make_engine(url: str, autocommit: bool = False, platform_role: str | None = None) -> Engine:
+    """``autocommit``: PostgreSQL connections that stay in autocommit, for ``autocommit_engine``.
+    ``platform_role``: the app role's engine refuses to connect as that role or a member of it
+    (one ``SET ROLE`` away from crossing tenants)."""
     url = database_url(url)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -166,13 +214,29 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
         bypasses = cur.fetchone()[0]
-        cur.close()
         if bypasses:
+            cur.close()
             raise RuntimeError(
                 "DATABASE_URL connects as a superuser or BYPASSRLS role, which skips row-level "
                 "security. Connect the app as a plain role and run migrations as the owner with "
                 "MIGRATIONS_DATABASE_URL (docs/deploy.md)."
             )
+        if platform_role:
+            cur.execute(
+                "SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles "
+                "WHERE rolname = %(r)s",
+                {"r": platform_role},
+            )
+            row = cur.fetchone()
+            if row is not None and row[0]:
+                cur.close()
+                raise RuntimeError(
+                    f"DATABASE_URL connects as the platform role {platform_role!r} or a member "
+                    "of it, whose row security crosses tenants. Connect the app as its own "
+                    "role (DB_APP_ROLE) and platform code with PLATFORM_DATABASE_URL "
+                    "(docs/deploy.md)."
+                )
+        cur.close()
 
     return engine
 
@@ -199,24 +263,55 @@ def bind_tenant(tenant_id: int | None, session: Session | None = None) -> None:
     """Make ``tenant_id`` the tenant every following statement of this session is scoped to."""
     session = session or db()
     session.info[TENANT_KEY] = tenant_id
-    if session.in_transaction():
-        _apply_db_settings(session, session.connection())
+    _apply_everywhere(session)
 
 
 @contextmanager
 def cross_tenant(session: Session | None = None) -> Iterator[Session]:
-    """Platform code that must see every tenant (signup, login lookup, back office, webhooks)."""
+    """Platform code that must see every tenant (signup, login lookup, back office, webhooks).
+
+    Its statements run on the platform role's connection (see the module's docstring for how
+    that connection and the app role's share a transaction)."""
     session = session or db()
     before = session.info.get(CROSS_KEY, False)
+    if not before:
+        _refuse_after_app_writes(session, "cross_tenant()")
     session.info[CROSS_KEY] = True
-    if session.in_transaction():
-        _apply_db_settings(session, session.connection())
     try:
+        _apply_everywhere(session)
         yield session
     finally:
         session.info[CROSS_KEY] = before
-        if session.in_transaction():
-            _apply_db_settings(session, session.connection())
+        _apply_everywhere(session)
+
+
+def platform_transaction(session: Session | None = None) -> None:
+    """The rest of this transaction runs on the platform role's connection, tenant filters and
+    all: for platform code (a webhook) that mixes cross-tenant and one shop's writes in one
+    transaction. Ends with the transaction."""
+    session = session or db()
+    if not session.info.get(PLATFORM_KEY):
+        _refuse_after_app_writes(session, "platform_transaction()")
+        session.info[PLATFORM_KEY] = True
+
+
+def _refuse_after_app_writes(session: Session, what: str) -> None:
+    if session.info.get(APP_WROTE_KEY) and not session.info.get(PLATFORM_KEY):
+        raise RuntimeError(
+            f"{what} after this transaction wrote as the app's role: the platform role's "
+            "connection cannot see those rows. Commit first, or do the platform part first "
+            "(tenants/db.py)."
+        )
+
+
+def _apply_everywhere(session: Session) -> None:
+    """Bring every connection of the session's transaction to its tenant and switch."""
+    if not session.in_transaction():
+        return  # after_begin applies them
+    for connection in session.info.get(CONNECTIONS_KEY, ()):
+        _apply_db_settings(session, connection)
+    if session.info.get(CROSS_KEY) or session.info.get(PLATFORM_KEY):
+        session.connection()  # the platform role's connection, begun (after_begin applies)
 
 
 def _apply_db_settings(session: Session, connection) -> None:
@@ -256,11 +351,37 @@ def _forget_after_commit(session: Session, previous_transaction) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _on_begin(session: Session, _transaction, connection) -> None:
+    connections = session.info.setdefault(CONNECTIONS_KEY, [])
+    if connection not in connections:
+        connections.append(connection)
     _apply_db_settings(session, connection)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writes(session: Session, _ctx) -> None:
+    _note_write(session)
+
+
+def _note_write(session: Session) -> None:
+    if session.info.get(PLATFORM_KEY):
+        return
+    if session.info.get(CROSS_KEY):
+        session.info[PLATFORM_KEY] = True  # what follows may refer to what the block wrote
+    else:
+        session.info[APP_WROTE_KEY] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _on_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        for key in (PLATFORM_KEY, APP_WROTE_KEY, CONNECTIONS_KEY):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _note_write(state.session)
     if state.session.info.get(CROSS_KEY):
         return
     if not (state.is_select or state.is_update or state.is_delete):

@@ -51,12 +51,20 @@ from app.crm.models import (
 )
 from app.extensions import limiter, socketio
 from tenants import migrations, ratelimit, service
-from tenants.db import bind_tenant, cross_tenant, database_url, db, make_engine
+from tenants.db import (
+    bind_engines,
+    bind_tenant,
+    cross_tenant,
+    database_url,
+    db,
+    make_engine,
+)
 from tenants.models import Membership, Tenant
 from tenants.plans import sync_catalog
 
 BACKEND = os.environ.get("HUIKE_TEST_DB", "sqlite")
 APP_ROLE = "huike_app"
+PLATFORM_ROLE = "huike_platform"
 PASSWORD = "correct-horse-9"
 # The smallest valid PNG (1x1), for uploads.
 PNG = bytes.fromhex(
@@ -76,6 +84,7 @@ class Database:
     backend: str
     owner_url: str  # migrations run as the tables' owner
     app_url: str  # the app connects as a role row-level security applies to
+    platform_url: str  # cross_tenant() connects as the role whose policies may cross tenants
 
 
 def _pg_admin_engine():
@@ -92,21 +101,31 @@ def create_database(tag: str) -> Database:
     if BACKEND == "sqlite":
         url = f"sqlite:///{_INSTANCE / f'{tag}.db'}"
         migrations.upgrade(url)
-        return Database("sqlite", url, url)
+        return Database("sqlite", url, url, url)
     admin = _pg_admin_engine()
     name = f"huike_test_{tag}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-        if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}):
-            conn.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        for role in (APP_ROLE, PLATFORM_ROLE):
+            if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
+                # Several test runs share the server: another may have made it meanwhile.
+                conn.execute(
+                    text(
+                        "DO $$ BEGIN "
+                        f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS; "
+                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                    )
+                )
     admin.dispose()
     owner_url = make_url(str(admin.url)).set(database=name)
-    migrations.upgrade(owner_url.render_as_string(hide_password=False), APP_ROLE)
-    app_url = owner_url.set(username=APP_ROLE, password=None)
+    migrations.upgrade(
+        owner_url.render_as_string(hide_password=False), APP_ROLE, platform_role=PLATFORM_ROLE
+    )
     return Database(
         "postgresql",
         owner_url.render_as_string(hide_password=False),
-        app_url.render_as_string(hide_password=False),
+        owner_url.set(username=APP_ROLE, password=None).render_as_string(hide_password=False),
+        owner_url.set(username=PLATFORM_ROLE, password=None).render_as_string(hide_password=False),
     )
 
 
@@ -130,13 +149,15 @@ def drop_database(database: Database) -> None:
 @pytest.fixture(scope="session")
 def database():
     database = create_database("main")
-    engine = make_engine(database.app_url)
-    db.configure(bind=engine)
+    app_engine = make_engine(database.app_url, platform_role=PLATFORM_ROLE)
+    platform_engine = make_engine(database.platform_url)
+    bind_engines(app_engine, platform_engine)
     sync_catalog()
     db.commit()
     db.remove()
     yield database
-    engine.dispose()
+    app_engine.dispose()
+    platform_engine.dispose()
     drop_database(database)
 
 
@@ -165,7 +186,11 @@ def owner_engine(own_database):
 
 @pytest.fixture(scope="session")
 def engine(database):
-    engine = make_engine(database.app_url)
+    """The one connection a test runs in, rolled back at its end, is the platform role's: the
+    app role's connection and the platform's could not see each other's uncommitted rows. The
+    same statements go through both roles' engines in the server processes (tests/live.py),
+    and tests/tenants/test_roles.py proves what the app role alone cannot do."""
+    engine = make_engine(database.platform_url)
     yield engine
     engine.dispose()
 
@@ -237,7 +262,7 @@ def dbsession(engine):
     db.remove()
     outer.rollback()
     connection.close()
-    db.configure(bind=engine)
+    bind_engines(engine)
 
 
 @pytest.fixture

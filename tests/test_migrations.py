@@ -55,6 +55,18 @@ def test_upgrade_downgrade_upgrade():
                     if issubclass(m.class_, TenantScoped)
                 }
                 assert set(policies) == set(forced) == owned | {"tenants"}
+                # only the platform role (and the owner) may use the cross-tenant switch
+                cross = connection.execute(
+                    text(
+                        "SELECT tablename, roles::text[] FROM pg_policies "
+                        "WHERE policyname = 'platform_cross_tenant'"
+                    )
+                ).all()
+                assert {table for table, _ in cross} == owned | {"tenants"}
+                assert all(
+                    "huike_platform" in roles and "huike_app" not in roles and "public" not in roles
+                    for _, roles in cross
+                )
         engine.dispose()
     finally:
         drop_database(database)

@@ -171,6 +171,7 @@ def test_one_person_in_two_shops_keeps_them_apart(client, two_tenants):
     a, b = two_tenants.a, two_tenants.b
     bind_tenant(b.tenant.id)
     member, token = service.invite(db.merge(b.owner), "agent-a@example.com")
+    db.commit()  # sent, then accepted: two requests
     service.accept_invitation(token, PASSWORD)
     db.commit()
     bind_tenant(None)

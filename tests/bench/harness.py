@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "bench-secret-key"  # fixed: every run signs tokens the same way
 APP_ROLE = "huike_app"
+PLATFORM_ROLE = "huike_platform"
 # Raised far above a real shop's limits: the benchmark is one address and a few visitors
 # sending hundreds of messages a second (the defaults are in app/chat/flood.py).
 FLOOD_LIMITS = {
@@ -90,11 +91,12 @@ class Database:
             admin = create_engine(admin_sa, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-                role = conn.scalar(
-                    text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}
-                )
-                if not role:
-                    conn.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+                for name_ in (APP_ROLE, PLATFORM_ROLE):  # the migrations name both
+                    role = conn.scalar(
+                        text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name_}
+                    )
+                    if not role:
+                        conn.execute(text(f"CREATE ROLE {name_} LOGIN NOSUPERUSER NOBYPASSRLS"))
             admin.dispose()
             owner = make_url(pg_admin_url).set(database=name)
             app = owner.set(username=APP_ROLE, password=None)

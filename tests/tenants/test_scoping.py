@@ -58,7 +58,7 @@ def test_bulk_update_and_delete_stay_in_tenant(two_tenants):
     bind_tenant(two_tenants.b.tenant.id)
     db.execute(update(Membership).values(role="admin"))
     db.execute(delete(Invitation))
-    db.flush()
+    db.commit()  # the platform role's connection sees what the app role's committed
     with cross_tenant():
         a_roles = set(
             db.scalars(
