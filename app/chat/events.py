@@ -433,9 +433,15 @@ def _member_still_allowed(peer: Peer) -> Membership:
         or member.user.session_version != peer.session_version
         or member.tenant.status != "active"
     ):
-        socketio.start_background_task(socketio.server.disconnect, peer.sid, namespace=AGENT)
+        socketio.start_background_task(_close_after_answer, peer.sid)
         raise ServiceError("unauthorized")
     return member
+
+
+def _close_after_answer(sid: str) -> None:
+    """Closed a moment later: closing at once could drop the refusal still being sent."""
+    socketio.sleep(0.5)
+    socketio.server.disconnect(sid, namespace=AGENT)
 
 
 def _member(_peer: Peer) -> Membership:

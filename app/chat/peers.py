@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 
 import redis
@@ -21,7 +22,7 @@ from tenants.signals import access_revoked
 
 log = logging.getLogger("huike.chat")
 VISITOR, AGENT = "/visitor", "/agent"
-CHANNEL = "huike:access-revoked"
+LISTENER = "huike-access-revoked"  # the subscription's client name (+ the pid) in CLIENT LIST
 
 
 @dataclass
@@ -76,9 +77,15 @@ def disconnect_revoked(scope: dict) -> int:
     return len(gone)
 
 
+def _channel(client: redis.Redis) -> str:
+    """Per database number: channels are not, and two installations may share a server."""
+    return f"huike:{client.connection_pool.connection_kwargs.get('db', 0)}:access-revoked"
+
+
 def _publish(redis_url: str | None, scope: dict) -> None:
     if redis_url:
-        redis.Redis.from_url(redis_url).publish(CHANNEL, json.dumps(scope))
+        client = redis.Redis.from_url(redis_url)
+        client.publish(_channel(client), json.dumps(scope))
     else:  # one process: its own sockets are all there are
         socketio.start_background_task(disconnect_revoked, scope)
 
@@ -92,13 +99,23 @@ def _on_access_revoked(_sender, **scope) -> None:
 
 
 def _listen(redis_url: str) -> None:
-    pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANNEL)
-    for message in pubsub.listen():
+    while True:  # a lost Redis connection is taken up again (meanwhile events re-check)
         try:
-            disconnect_revoked(json.loads(message["data"]))
-        except Exception:  # one bad message must not end this worker's listening
-            log.exception("access revocation not applied")
+            client = redis.Redis.from_url(redis_url, client_name=f"{LISTENER}-{os.getpid()}")
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(_channel(client))
+            for message in pubsub.listen():
+                _apply(message["data"])
+        except Exception:  # Redis lost, or anything else: this worker must keep listening
+            log.exception("access revocations: subscribing again")
+            socketio.sleep(1)
+
+
+def _apply(data: bytes) -> None:
+    try:
+        disconnect_revoked(json.loads(data))
+    except Exception:  # one bad message must not end this worker's listening
+        log.exception("access revocation not applied")
 
 
 def start_listening() -> None:
