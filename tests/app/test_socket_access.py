@@ -11,9 +11,12 @@ import uuid
 
 import pyotp
 import pytest
+import redis
 import requests
 import socketio
 from sqlalchemy import text
+
+from app.chat.peers import LISTENER
 
 from ..live import (
     LiveServer,
@@ -187,4 +190,24 @@ def test_every_agent_event_rechecks_the_member(server, shop, owner_engine):
         )
     refused = agent.client.call("status", {"status": "online"}, namespace="/agent")
     assert refused["error"] == "unauthorized"
+    assert agent.disconnected()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="workers share Redis (PostgreSQL pass)")
+def test_a_worker_that_lost_its_redis_subscription_subscribes_again(server, shop):
+    """Pub/sub keeps nothing: what is published while a worker is not subscribed is lost to
+    it (its agents' next events still re-check). Once it has subscribed again, it hears."""
+    label, owner, _ = shop
+    agent = Agent(server, _invite_agent(server, owner, label))
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    name = f"{LISTENER}-{server.process.pid}"
+    listeners = [c for c in client.client_list() if c["name"] == name]
+    assert listeners
+    for listener in listeners:
+        client.client_kill_filter(_id=listener["id"])
+    time.sleep(4)  # the worker notices, waits a second and subscribes again
+    owner.post(
+        f"{server.url}/console/members/{agent.snapshot['me']['id']}/disable",
+        data={"csrf_token": csrf_token(owner, f"{server.url}/console/members")},
+    )
     assert agent.disconnected()
