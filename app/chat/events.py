@@ -124,7 +124,7 @@ def _run(fn: Callable, fast: Callable | None, namespace: str, event: str, sid: s
         result = fast(peer, data) if fast is not None else None
         if result is None:
             bind_tenant(peer.tenant_id)
-            if peer.kind == "agent":
+            if peer.kind == "agent":  # handlers act as g.member
                 g.member = _member_still_allowed(peer)
             result = fn(peer, data)
         if db.registry.has() and db().in_transaction():
@@ -444,10 +444,6 @@ def _close_after_answer(sid: str) -> None:
     socketio.server.disconnect(sid, namespace=AGENT)
 
 
-def _member(_peer: Peer) -> Membership:
-    return g.member
-
-
 @handler(AGENT, "status")
 def agent_status(peer: Peer, data: dict):
     state = service.set_status(peer.ident, data.get("status"))
@@ -488,7 +484,7 @@ def agent_open(peer: Peer, data: dict):
 
 @handler(AGENT, "send")
 def agent_send(peer: Peer, data: dict):
-    member = _member(peer)
+    member = g.member
     was_queued = service.conversation_or_404(_int(data.get("conversation_id"))).status
     message, conversation, stored = service.agent_message(
         member,
@@ -557,7 +553,7 @@ def agent_read(peer: Peer, data: dict):
 
 @handler(AGENT, "take")
 def agent_take(peer: Peer, data: dict):
-    conversation = service.take(_member(peer), _int(data.get("conversation_id")))
+    conversation = service.take(g.member, _int(data.get("conversation_id")))
     names = service.agent_names()
     _broadcast_conversation(peer, conversation, names)
     return {"conversation": conversation_json(conversation, names)}
@@ -566,7 +562,7 @@ def agent_take(peer: Peer, data: dict):
 @handler(AGENT, "transfer")
 def agent_transfer(peer: Peer, data: dict):
     conversation = service.transfer(
-        _member(peer),
+        g.member,
         _int(data.get("conversation_id")),
         _int(data.get("agent_id")),
         _int(data.get("group_id")),
