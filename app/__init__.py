@@ -66,6 +66,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         cors_allowed_origins="*",  # checked per namespace: shop domains, console same-origin
         json=edges.SocketJSON,
     )
+    from app.ops import serve_behind_proxy
+
+    serve_behind_proxy(app, socketio.server)  # after init_app: it wraps what init_app made
 
     from app import accounts, console, errors, ops
     from app.chat import views, widget

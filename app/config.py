@@ -70,6 +70,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         or platform_database_url(database_url, platform_role),
         "REDIS_URL": redis_url,
         "ASYNC_MODE": env.get("ASYNC_MODE", "eventlet"),
+        # Behind a load balancer: this worker's name, which starts its Socket.IO session ids
+        # (the proxy's sticky routing, deploy/nginx.conf), and how many proxies in front of it
+        # to believe about the client's address and scheme (X-Forwarded-For / -Proto).
+        "NODE_NAME": env.get("HUIKE_NODE") or None,
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
