@@ -22,13 +22,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
 NODES = ("w1", "w2")  # deploy/nginx.conf routes Socket.IO sessions by these names
 FLASK = [sys.executable, "-m", "flask", "--app", "app"]
-START_DEADLINE = 60  # seconds for a web worker to answer /healthz
+START_DEADLINE = 60  # seconds for a web worker, then nginx, to answer /healthz
 STOP_DEADLINE = 10  # seconds for every process to exit before it is killed
 
 
@@ -44,9 +45,10 @@ class Process:
     argv: list[str]
     env: dict[str, str]
     run_dir: Path
+    health_url: str | None = None  # answers /healthz there once it serves
     popen: subprocess.Popen | None = None
     restart_at: float | None = None
-    log: object = field(default=None, repr=False)
+    log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         self.log = open(self.run_dir / "logs" / f"{self.name}.log", "ab")  # noqa: SIM115
@@ -145,6 +147,7 @@ def processes(config: dict, nginx_conf: Path) -> tuple[list[Process], list[Proce
                 "TRUSTED_PROXIES": "1",
             },
             run_dir,
+            f"http://127.0.0.1:{port}",
         )
         for name, port in zip(NODES, config["web_ports"], strict=True)
     ]
@@ -153,7 +156,7 @@ def processes(config: dict, nginx_conf: Path) -> tuple[list[Process], list[Proce
     return web, [
         Process("jobs", [*FLASK, "huike", "jobs"], env, run_dir),
         Process("clock", [*FLASK, "huike", "clock"], env, run_dir),
-        Process("nginx", nginx, env, run_dir),
+        Process("nginx", nginx, env, run_dir, f"http://{config['host']}:{config['port']}"),
     ]
 
 
@@ -183,16 +186,17 @@ def stop_all(running: list[Process]) -> None:
             process.popen.wait()
 
 
-def web_ready(web: list[Process], ports: list[int], stopping: list[int]) -> bool:
-    """True once every web worker answers /healthz; False if one died or took too long."""
+def answering(processes: list[Process], stopping: list[int]) -> bool:
+    """True once each process with a health_url answers there; False if one died first, or
+    took too long, or we are stopping."""
     deadline = time.monotonic() + START_DEADLINE
-    waiting = list(zip(web, ports, strict=True))
+    waiting = [p for p in processes if p.health_url]
     while waiting and not stopping:
-        process, port = waiting[0]
+        process = waiting[0]
         if process.popen.poll() is not None or time.monotonic() > deadline:
             say(f"{process.name} did not start: see {process.run_dir}/logs/{process.name}.log")
             return False
-        if healthy(f"http://127.0.0.1:{port}"):
+        if healthy(process.health_url):
             waiting.pop(0)
         else:
             time.sleep(0.2)
@@ -212,11 +216,13 @@ def main() -> int:
         for process in web:
             process.start()
             running.append(process)
-        if not web_ready(web, config["web_ports"], stopping):
+        if not answering(web, stopping):
             return 0 if stopping else 1
         for process in others:
             process.start()
             running.append(process)
+        if not answering(others, stopping):
+            return 0 if stopping else 1
         say(
             f"Huike is served at http://{config['host']}:{config['port']} "
             f"(web workers on {config['web_ports']}, logs in {config['run_dir']}/logs)"
