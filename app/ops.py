@@ -101,7 +101,8 @@ def serve_behind_proxy(app: Flask, socket_server) -> None:
 
     ``NODE_NAME``: every Socket.IO session id this worker makes starts with its name
     (``w1.…``), so the proxy sends each request that carries one (``?sid=``: long-polling,
-    the upgrade to WebSocket) to the worker holding that session. Not a cookie: the widget
+    the upgrade to WebSocket) to the worker holding that session; HTTP answers name it in
+    ``X-Huike-Node``. Not a cookie: the widget
     runs on the shops' own sites, where a cookie of Huike's is a third-party cookie that
     browsers drop, and sending one would need credentialed CORS.
 
@@ -118,3 +119,8 @@ def serve_behind_proxy(app: Flask, socket_server) -> None:
         engine_io = socket_server.eio
         generate = engine_io.generate_id
         engine_io.generate_id = lambda: f"{node}.{generate()}"
+
+        @app.after_request
+        def _say_which_worker(response: Response) -> Response:
+            response.headers["X-Huike-Node"] = node  # which worker answered, for operators
+            return response

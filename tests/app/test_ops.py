@@ -83,7 +83,9 @@ def test_behind_trusted_proxies_each_visitor_has_their_own_allowance(two_tenants
 
 def test_a_named_worker_starts_its_socket_sessions_with_its_name(dbsession):
     """deploy/nginx.conf routes a Socket.IO session to its worker by this prefix."""
-    make_test_app(NODE_NAME="w7")
+    named = make_test_app(NODE_NAME="w7")
     assert socketio.server.eio.generate_id().startswith("w7.")
+    assert named.test_client().get("/healthz").headers["X-Huike-Node"] == "w7"
+    assert "X-Huike-Node" not in make_test_app().test_client().get("/healthz").headers
     with pytest.raises(ValueError, match="HUIKE_NODE"):
         make_test_app(NODE_NAME="w1;return")
