@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.config import LANGUAGES, from_env
 from app.extensions import babel, csrf, limiter, login_manager, socketio
+from tenants import work
 from tenants.db import bind_engines, bind_tenant, db, make_engine
 
 
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.ops import configure_logging
 
     configure_logging(app)
+    work.init_app(app)  # first: its after_request hook then runs after every other one
     from app import edges
 
     edges.register(app)  # before any hook that reads the request

@@ -25,6 +25,7 @@ breaks it fails its tests on either database.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger("huike.db")
 
 TENANT_KEY = "tenant_id"
 MAX_ID = 2**63 - 1  # BIGINT; SQLite's INTEGER
@@ -340,7 +343,10 @@ def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the transaction goes on
         return
     for fn in session.info.pop(AFTER_COMMIT_KEY, []):
-        fn()
+        try:
+            fn()
+        except Exception:  # the change is stored: one failed side effect must not undo the rest
+            log.exception("after-commit action failed", extra={"action": repr(fn)})
 
 
 @event.listens_for(Session, "after_soft_rollback")
