@@ -22,6 +22,7 @@ from tenants.work import unit_of_work
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo12345"
 
+
 class UnitGroup(AppGroup):
     """Each command is one unit of work: it commits at its end, or changes nothing."""
 
