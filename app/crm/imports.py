@@ -4,7 +4,7 @@ No Flask here, so the console (app/crm/transfer.py) and the benchmark call the s
 
     imp = create_import("customers", "list.csv", raw_bytes)  # checks and stores the file
     header, _rows = read_table(imp.content)
-    fields = service.custom_fields()
+    fields = custom_fields()
     imp.mapping = check_mapping(imp.kind, guess_mapping(imp.kind, header, fields), header, fields)
     run_import(imp)  # then commit; summary(imp) has the counts
 
@@ -41,7 +41,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.crm import service
+from app.crm.customers import MAX_EMAILS, MAX_PHONES, MAX_TAGS, customer_snapshot, save_customer
+from app.crm.fields import check_field_value, custom_fields
 from app.crm.models import (
     Customer,
     CustomerEmail,
@@ -51,6 +52,8 @@ from app.crm.models import (
     Import,
     Order,
 )
+from app.crm.orders import update_order, upsert_order
+from app.crm.values import looks_like_phone, normalize_phone, normalize_tag, parse_money
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant, User
@@ -181,7 +184,7 @@ def _records(text: str) -> Iterator[list[str]]:
 
 
 def _looks_like_data(cell: str) -> bool:
-    return "@" in cell or service.looks_like_phone(cell)
+    return "@" in cell or looks_like_phone(cell)
 
 
 def read_table(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -372,7 +375,7 @@ def _field_value(custom: CustomField, raw: str):
         raw = _day_and_time(raw)[0]
     elif custom.kind == "number":
         raw = _number_text(raw)
-    return service.check_field_value(custom, raw)
+    return check_field_value(custom, raw)
 
 
 def _phones(cell: str, region: str) -> Iterator[tuple[str, str]]:
@@ -382,12 +385,12 @@ def _phones(cell: str, region: str) -> Iterator[tuple[str, str]]:
         if not chunk:
             continue
         try:
-            yield chunk, service.normalize_phone(chunk, region)
+            yield chunk, normalize_phone(chunk, region)
         except ServiceError:
             if len(chunk.split()) < 2:
                 raise
             for part in chunk.split():
-                yield part, service.normalize_phone(part, region)
+                yield part, normalize_phone(part, region)
 
 
 # --- running it --------------------------------------------------------------------------------
@@ -414,7 +417,7 @@ class _Plan:
 
     def __init__(self, tz: ZoneInfo, region: str):
         self.tz, self.region = tz, region
-        self.fields = {f.key: f for f in service.custom_fields()}
+        self.fields = {f.key: f for f in custom_fields()}
         members = db.execute(select(Membership.id, User.email, Membership.status).join(User)).all()
         # every member by e-mail, so an owner already set who was disabled since is no change
         self.members = {email.lower(): member_id for member_id, email, _status in members}
@@ -526,15 +529,15 @@ class _Plan:
         return "created" if first else "updated"
 
     def _check(self, target: int | _New, before: dict, after: dict) -> None:
-        """save_customer's rules (service._clean) for what the row changes."""
+        """save_customer's rules (app/crm/customers.py, _clean) for what the row changes."""
         for key in ("name", "company", "external_id"):
             limit = Customer.__table__.c[key].type.length  # as save_customer: the column's
             if len(after.get(key) or "") > limit:
                 raise ServiceError("too_long", field=key, max=limit)
         for key, limit in (
-            ("phones", service.MAX_PHONES),
-            ("emails", service.MAX_EMAILS),
-            ("tags", service.MAX_TAGS),
+            ("phones", MAX_PHONES),
+            ("emails", MAX_EMAILS),
+            ("tags", MAX_TAGS),
         ):
             if len(after[key]) > limit:
                 raise ServiceError("too_many", field=key, max=limit)
@@ -581,7 +584,7 @@ class _Plan:
         data = _as_data(self.states[target], _stored_state(customer) if customer else None)
         try:
             with db.begin_nested():
-                service.save_customer(customer, data, source="import")
+                save_customer(customer, data, source="import")
         except ServiceError as error:
             failed.update((row, error) for row in self.rows[target])
         except IntegrityError:
@@ -667,7 +670,7 @@ def _blank_state() -> dict:
 
 
 def _stored_state(customer: Customer) -> dict:
-    state = service.customer_snapshot(customer)
+    state = customer_snapshot(customer)
     del state["id"]
     return {**state, "owner_id": customer.owner_id}
 
@@ -737,7 +740,7 @@ def _customer_data(row: _Row, plan: _Plan) -> dict:
         data["emails"] = list(dict.fromkeys(emails))
     if "tags" in values:
         tags = (t for _, cell in values["tags"] for t in _LIST_SPLIT.split(cell))
-        data["tags"] = list(dict.fromkeys(t for t in map(service.normalize_tag, tags) if t))
+        data["tags"] = list(dict.fromkeys(t for t in map(normalize_tag, tags) if t))
     if "owner" in values:
         email = _one(values, "owner").lower()
         if email not in plan.members:
@@ -790,12 +793,12 @@ def _import_order(row: _Row, plan: _Plan) -> str:
         changes = {}
         if "status" in payload and payload["status"].strip().lower() != existing.status:
             changes["status"] = payload["status"]
-        if "total" in payload and service.parse_money(payload["total"]) != existing.total:
+        if "total" in payload and parse_money(payload["total"]) != existing.total:
             changes["total"] = payload["total"]
         if not changes:
             return "unchanged"
         with db.begin_nested():
-            service.update_order(existing, changes)
+            update_order(existing, changes)
         return "updated"
     payload["customer"] = {
         key: _one(values, f"customer_{key}")
@@ -803,7 +806,7 @@ def _import_order(row: _Row, plan: _Plan) -> str:
         if f"customer_{key}" in values
     }
     with db.begin_nested():
-        service.upsert_order(payload)
+        upsert_order(payload)
     return "created"
 
 
