@@ -1,7 +1,9 @@
 """Socket.IO handlers for ``/visitor`` and ``/agent`` (docs/realtime.md).
 
-Each handler binds its tenant from the identity checked at connect, writes, commits, and only
-then acknowledges and broadcasts: what a client sees acknowledged is stored.
+Each handler is one unit of work: it binds its tenant from the identity checked at connect,
+writes, commits, and only then acknowledges and broadcasts (``emit_after_commit``): what a
+client sees acknowledged is stored. Chat publishes what happened (``app.chat.signals``) and
+imports no paid module: those listen.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from urllib.parse import urlsplit
 from flask import current_app, g, request
 from flask_babel import force_locale
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, emit, join_room
+from flask_socketio import ConnectionRefusedError, join_room
 
-from app.chat import flood, service
+from app.chat import flood, service, signals
 from app.chat.payloads import conversation_json, message_json, visitor_json
 from app.chat.peers import (
     AGENT,
@@ -25,16 +27,17 @@ from app.chat.peers import (
     Peer,
     agents_room,
     conversation_room,
+    emit_after_commit,
     start_listening,
     visitor_room,
 )
-from app.crm import recognition
 from app.edges import check_input
 from app.extensions import socketio
 from app.messages import message_for
-from tenants.db import bind_tenant, db, scoped_get, utcnow
+from tenants.db import after_commit, bind_tenant, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import ROLES, Membership
+from tenants.work import unit_of_work
 
 log = logging.getLogger("huike.chat")
 
@@ -53,10 +56,9 @@ def _keep_agents_present(app) -> None:
                 by_tenant.setdefault(peer.tenant_id, []).append(peer.ident)
         with app.app_context():
             for tenant_id, member_ids in by_tenant.items():
-                bind_tenant(tenant_id)
-                service.agents_seen(member_ids)
-                db.commit()
-            db.remove()
+                with unit_of_work():
+                    bind_tenant(tenant_id)
+                    service.agents_seen(member_ids)
 
 
 def _start_heartbeat() -> None:
@@ -70,17 +72,9 @@ def error_payload(error: ServiceError, lang: str = "en") -> dict:
         return {"error": error.code, "message": message_for(error), "field": error.field}
 
 
-def after_commit(event: str, data: dict, room: str, namespace: str) -> None:
-    g.setdefault("pending_emits", []).append((event, data, room, namespace))
-
-
-def _flush_emits() -> None:
-    for event, data, room, namespace in g.pop("pending_emits", []):
-        socketio.emit(event, data, to=room, namespace=namespace)
-
-
 def handler(namespace: str, event: str, fast: Callable | None = None) -> Callable:
-    """Limit the rate, bind the tenant, run, commit, then acknowledge and broadcast.
+    """Limit the rate, then one unit of work: bind the tenant, run, commit; then acknowledge
+    and broadcast.
 
     Registered with python-socketio directly, inside an app context but without the Flask
     request context Flask-SocketIO builds per event (request object, URL matching, cookie
@@ -121,24 +115,18 @@ def _run(fn: Callable, fast: Callable | None, namespace: str, event: str, sid: s
     try:
         check_input(data)
         data = data if isinstance(data, dict) else {}
-        result = fast(peer, data) if fast is not None else None
-        if result is None:
-            bind_tenant(peer.tenant_id)
-            if peer.kind == "agent":  # handlers act as g.member
-                g.member = _member_still_allowed(peer)
-            result = fn(peer, data)
-        if db.registry.has() and db().in_transaction():
-            db.commit()
+        with unit_of_work():
+            result = fast(peer, data) if fast is not None else None
+            if result is None:
+                bind_tenant(peer.tenant_id)
+                if peer.kind == "agent":  # handlers act as g.member
+                    g.member = _member_still_allowed(peer)
+                result = fn(peer, data)
     except ServiceError as error:
-        db.rollback()
-        g.pop("pending_emits", None)
         return error_payload(error, peer.lang)
     except Exception:  # the client is still owed an answer: it would wait for it forever
-        db.rollback()
-        g.pop("pending_emits", None)
         log.exception("socket event failed", extra={"event": event, "tenant_id": peer.tenant_id})
         return error_payload(ServiceError("server_error"), peer.lang)
-    _flush_emits()
     return result
 
 
@@ -157,7 +145,13 @@ def _refuse(code: str, lang: str = "en"):
     raise ConnectionRefusedError(code, error_payload(ServiceError(code), lang))
 
 
+def _admit(peer: Peer) -> None:
+    PEERS[(AGENT if peer.kind == "agent" else VISITOR, peer.sid)] = peer
+    start_listening()
+
+
 @socketio.on("connect", namespace=VISITOR)
+@unit_of_work()
 def visitor_connect(auth=None):
     auth = auth if isinstance(auth, dict) else {}
     lang = "zh_CN" if str(auth.get("lang", "")).startswith("zh") else "en"
@@ -179,16 +173,14 @@ def visitor_connect(auth=None):
     visitor = service.visitor_by_key(parsed[1])
     if visitor is None:
         _refuse("unauthorized", lang)
-    peer = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang, tenant.country, sid=request.sid)
+    peer = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang, sid=request.sid)
     join_room(visitor_room(tenant.id, visitor.id))
     service.touch(visitor)
     conversation = service.open_conversation(visitor)
     peer.conversation_id = conversation.id if conversation is not None else None
+    after_commit(lambda: _admit(peer))
     summary = visitor_json(visitor, conversation is not None)
-    db.commit()  # before any emit: one through a message queue may yield (see widget.py)
-    PEERS[(VISITOR, request.sid)] = peer
-    start_listening()
-    socketio.emit("visitor", summary, to=agents_room(tenant.id), namespace=AGENT)
+    emit_after_commit("visitor", summary, agents_room(tenant.id), AGENT)
 
 
 @socketio.on("disconnect", namespace=VISITOR)
@@ -215,7 +207,7 @@ def _visitor_text(peer: Peer, data: dict) -> dict | None:
         return None
     payload = message_json(message, {})  # no file: the visitor's copy is the same
     _deliver_visitor_message(peer, payload, payload)
-    _recognise_contacts(peer, message.body)
+    signals.message_created.send(message, visitor_id=peer.ident, tenant_id=peer.tenant_id)
     return {"message": payload}
 
 
@@ -236,12 +228,13 @@ def visitor_message(peer: Peer, data: dict):
     mine = message_json(message, names, peer.token)
     if stored:
         _deliver_visitor_message(peer, message_json(message, names), mine)
-        _recognise_contacts(peer, message.body)
         if started:
-            recognition.conversation_started(conversation)
+            signals.conversation_opened.send(conversation)
+        signals.message_created.send(message, visitor_id=peer.ident, tenant_id=peer.tenant_id)
+        if started:
             summary = conversation_json(conversation, names)
-            after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
-            after_commit(
+            emit_after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
+            emit_after_commit(
                 "conversation",
                 _visitor_view(summary),
                 visitor_room(peer.tenant_id, peer.ident),
@@ -253,26 +246,14 @@ def visitor_message(peer: Peer, data: dict):
 def _deliver_visitor_message(peer: Peer, for_agents: dict, for_visitor: dict) -> None:
     """To the shop's agents, to the visitor's other tabs, and the end of their draft preview."""
     tid = peer.tenant_id
-    after_commit("message", for_agents, agents_room(tid), AGENT)
-    after_commit("message", for_visitor, visitor_room(tid, peer.ident), VISITOR)
-    after_commit(
+    emit_after_commit("message", for_agents, agents_room(tid), AGENT)
+    emit_after_commit("message", for_visitor, visitor_room(tid, peer.ident), VISITOR)
+    emit_after_commit(
         "preview",
         {"conversation_id": for_agents["conversation_id"], "visitor_id": peer.ident, "text": ""},
         agents_room(tid),
         AGENT,
     )
-
-
-def _recognise_contacts(peer: Peer, text: str) -> None:
-    """熟客识别: a phone or e-mail in a message names the customer (found without the database;
-    only then does the session, which ``_visitor_text`` does without, get the tenant)."""
-    contacts = recognition.contacts_in(text, peer.country)
-    if contacts is None:
-        return
-    bind_tenant(peer.tenant_id)
-    visitor = recognition.chat_contacts(peer.ident, *contacts)
-    if visitor is not None:
-        after_commit("visitor", visitor_json(visitor, True), agents_room(peer.tenant_id), AGENT)
 
 
 def _visitor_view(summary: dict) -> dict:
@@ -298,7 +279,7 @@ def visitor_draft(peer: Peer, data: dict):
     text = data.get("text") if isinstance(data.get("text"), str) else ""
     visitor = _visitor(peer)
     conversation = service.open_conversation(visitor)
-    after_commit(
+    emit_after_commit(
         "preview",
         {
             "conversation_id": conversation.id if conversation else None,
@@ -315,7 +296,7 @@ def visitor_read(peer: Peer, data: dict):
     conversation = service.open_conversation(_visitor(peer))
     seq = _int(data.get("seq")) or 0
     if conversation is not None and service.mark_read(conversation, "visitor", seq):
-        after_commit(
+        emit_after_commit(
             "read",
             {"conversation_id": conversation.id, "seq": conversation.visitor_read_seq},
             agents_room(peer.tenant_id),
@@ -331,7 +312,7 @@ def visitor_rate(peer: Peer, data: dict):
         data.get("score"),
         data.get("comment", ""),
     )
-    after_commit(
+    emit_after_commit(
         "conversation",
         conversation_json(conversation, service.agent_names()),
         agents_room(peer.tenant_id),
@@ -349,6 +330,7 @@ def _same_origin() -> bool:
 
 
 @socketio.on("connect", namespace=AGENT)
+@unit_of_work()
 def agent_connect(auth=None):
     if not _same_origin():  # no cross-site socket hijacking with the agent's cookie
         _refuse("origin_not_allowed")
@@ -359,27 +341,27 @@ def agent_connect(auth=None):
     member = current_user.membership
     tid = member.tenant_id
     user = current_user.user
-    PEERS[(AGENT, request.sid)] = Peer(
-        tid,
-        "agent",
-        member.id,
-        lang=user.locale or "en",
-        sid=request.sid,
-        user_id=user.id,
-        session_version=user.session_version,
+    _admit(
+        Peer(
+            tid,
+            "agent",
+            member.id,
+            lang=user.locale or "en",
+            sid=request.sid,
+            user_id=user.id,
+            session_version=user.session_version,
+        )
     )
     _start_heartbeat()
-    start_listening()
     join_room(agents_room(tid))
     state = service.agent_connected(member.id)
     assigned = service.drain_queue() if state.status == "online" else []
     names = service.agent_names()
-    snapshot = _snapshot(member, names)
-    summaries = [conversation_json(conversation, names) for conversation in assigned]
-    db.commit()  # before any emit: one through a message queue may yield (see widget.py)
-    emit("snapshot", snapshot)
-    for summary in summaries:
-        socketio.emit("conversation", summary, to=agents_room(tid), namespace=AGENT)
+    emit_after_commit("snapshot", _snapshot(member, names), request.sid, AGENT)
+    for conversation in assigned:
+        emit_after_commit(
+            "conversation", conversation_json(conversation, names), agents_room(tid), AGENT
+        )
     _announce_agent(member.id, state.status, state.connections)
 
 
@@ -391,8 +373,7 @@ def _announce_agent(membership_id: int, status: str, connections: int) -> None:
         "status": status if connections else "offline",
         "role": member.role if member else None,
     }
-    db.commit()
-    socketio.emit("agent", announcement, to=agents_room(member.tenant_id), namespace=AGENT)
+    emit_after_commit("agent", announcement, agents_room(member.tenant_id), AGENT)
 
 
 def _snapshot(member: Membership, names: dict[int, str]) -> dict:
@@ -412,13 +393,13 @@ def _snapshot(member: Membership, names: dict[int, str]) -> dict:
 
 
 @socketio.on("disconnect", namespace=AGENT)
+@unit_of_work()
 def agent_disconnect(*_args):
     peer = PEERS.pop((AGENT, request.sid), None)
     if peer is None:
         return
     bind_tenant(peer.tenant_id)
     state = service.agent_disconnected(peer.ident)
-    db.commit()
     _announce_agent(peer.ident, state.status, state.connections)
 
 
@@ -450,13 +431,13 @@ def agent_status(peer: Peer, data: dict):
     names = service.agent_names()
     if state.status == "online":
         for conversation in service.drain_queue():
-            after_commit(
+            emit_after_commit(
                 "conversation",
                 conversation_json(conversation, names),
                 agents_room(peer.tenant_id),
                 AGENT,
             )
-    after_commit(
+    emit_after_commit(
         "agent",
         {"id": peer.ident, "name": names.get(peer.ident), "status": state.status},
         agents_room(peer.tenant_id),
@@ -497,13 +478,16 @@ def agent_send(peer: Peer, data: dict):
     names = service.agent_names()
     payload = message_json(message, names)
     if stored:
+        signals.message_created.send(
+            message, visitor_id=conversation.visitor_id, tenant_id=peer.tenant_id
+        )
         tid = peer.tenant_id
-        after_commit("message", payload, agents_room(tid), AGENT)
+        emit_after_commit("message", payload, agents_room(tid), AGENT)
         if message.sender != "note":
             token = service.visitor_token(current_app.config["SECRET_KEY"], conversation.visitor)
             room = visitor_room(tid, conversation.visitor_id)
-            after_commit("message", message_json(message, names, token), room, VISITOR)
-            after_commit(
+            emit_after_commit("message", message_json(message, names, token), room, VISITOR)
+            emit_after_commit(
                 "typing", {"typing": False, "agent_name": names.get(member.id)}, room, VISITOR
             )
         if was_queued != conversation.status:
@@ -513,8 +497,8 @@ def agent_send(peer: Peer, data: dict):
 
 def _broadcast_conversation(peer: Peer, conversation, names) -> None:
     summary = conversation_json(conversation, names)
-    after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
-    after_commit(
+    emit_after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)
+    emit_after_commit(
         "conversation",
         _visitor_view(summary),
         visitor_room(peer.tenant_id, conversation.visitor_id),
@@ -525,7 +509,7 @@ def _broadcast_conversation(peer: Peer, conversation, names) -> None:
 @handler(AGENT, "typing")
 def agent_typing(peer: Peer, data: dict):
     conversation = service.conversation_or_404(_int(data.get("conversation_id")))
-    after_commit(
+    emit_after_commit(
         "typing",
         {"typing": bool(data.get("typing")), "agent_name": service.agent_names().get(peer.ident)},
         visitor_room(peer.tenant_id, conversation.visitor_id),
@@ -537,13 +521,13 @@ def agent_typing(peer: Peer, data: dict):
 def agent_read(peer: Peer, data: dict):
     conversation = service.conversation_or_404(_int(data.get("conversation_id")))
     if service.mark_read(conversation, "agent", _int(data.get("seq")) or 0):
-        after_commit(
+        emit_after_commit(
             "read",
             {"seq": conversation.agent_read_seq},
             visitor_room(peer.tenant_id, conversation.visitor_id),
             VISITOR,
         )
-        after_commit(
+        emit_after_commit(
             "read",
             {"conversation_id": conversation.id, "agent_seq": conversation.agent_read_seq},
             agents_room(peer.tenant_id),
@@ -577,7 +561,7 @@ def agent_close(peer: Peer, data: dict):
     conversation = service.close(_int(data.get("conversation_id")))
     names = service.agent_names()
     _broadcast_conversation(peer, conversation, names)
-    after_commit(
+    emit_after_commit(
         "closed",
         {"conversation_id": conversation.id, "ask_rating": True},
         visitor_room(peer.tenant_id, conversation.visitor_id),
@@ -593,5 +577,5 @@ def agent_invite(peer: Peer, data: dict):
     name = service.agent_names().get(peer.ident) or ""
     text = data.get("text") if isinstance(data.get("text"), str) else ""
     visitor = service.invite_visitor(_int(data.get("visitor_id")), name, text)
-    after_commit("invite", visitor.invite, visitor_room(peer.tenant_id, visitor.id), VISITOR)
+    emit_after_commit("invite", visitor.invite, visitor_room(peer.tenant_id, visitor.id), VISITOR)
     return {"ok": True}
