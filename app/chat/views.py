@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.chat import service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
-from app.chat.widget import store_upload
+from app.chat.uploads import store_upload
 from app.console.views import admin_required
 from app.forms import act
 from app.messages import message_for
