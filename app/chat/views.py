@@ -21,12 +21,12 @@ from app.chat import service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
 from app.chat.uploads import store_upload
-from app.console.views import admin_required
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
+from tenants.permissions import admin_required
 from tenants.service import members
 
 bp = Blueprint("chat", __name__, url_prefix="/console")

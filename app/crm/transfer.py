@@ -32,7 +32,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer, selectinload
 
 from app.chat.service import agent_names
-from app.console.views import admin_required
 from app.crm import imports, service
 from app.crm.import_mapping import (
     CUSTOMER_TARGETS,
@@ -52,6 +51,7 @@ from app.forms import act
 from tenants.db import bind_tenant, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, User
+from tenants.permissions import admin_required
 
 HISTORY = 20
 REPORT_ERRORS = 500  # shown on the page; the CSV has them all
