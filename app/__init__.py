@@ -58,7 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
-    from app.chat import events  # noqa: F401  (before init_app: handlers kept for every app)
+    from app.chat import agent_events, visitor_events  # noqa: F401  (before init_app: handlers kept for every app)
 
     socketio.init_app(
         app,

@@ -108,3 +108,8 @@ def visitor_json(visitor: Visitor, chatting: bool = False, pages: list[PageView]
         "returning": is_returning(visitor),
         "pages": [{"url": p.url, "title": p.title, "at": _iso(p.viewed_at)} for p in pages],
     }
+
+
+def visitor_view(summary: dict) -> dict:
+    """What a visitor's widget is told of their conversation (``conversation_json``)."""
+    return {k: summary[k] for k in ("id", "status", "agent_name")}
