@@ -138,7 +138,7 @@ def store_visitor_message(
         "at": now or utcnow(),
     }
     bind = db.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not db.in_transaction():
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not db().in_transaction():
         return _append_in_one_round_trip(bind, values)
     return _append_in_session(values)  # SQLite, a session at work, or the tests' outer one
 
