@@ -188,7 +188,8 @@ def _gated_event(feature: str, namespace: str, fn: Callable) -> Callable:
 
 def feature_list(features: Iterable[str]) -> str:
     """Modules by name as the page's language lists them ("Calls, Robot answers and …")."""
-    return format_list([str(FEATURE_NAMES[f]) for f in features], locale=get_locale())
+    ordered = sorted(features, key=PAID_FEATURES.index)  # the navigation's order
+    return format_list([str(FEATURE_NAMES[f]) for f in ordered], locale=get_locale())
 
 
 def register_template_helpers(app: Flask) -> None:
