@@ -17,11 +17,21 @@ from tenants.errors import ServiceError
 from tenants.models import User
 from tenants.plans import sync_catalog
 from tenants.service import signup
+from tenants.work import unit_of_work
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo12345"
 
-huike = AppGroup("huike", help="Huike set-up commands.")
+
+class UnitGroup(AppGroup):
+    """Each command is one unit of work: it commits at its end, or changes nothing."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda fn: register(unit_of_work()(fn))
+
+
+huike = UnitGroup("huike", help="Huike set-up commands.")
 
 
 @huike.command("migrate")
@@ -39,7 +49,6 @@ def migrate() -> None:
 def catalog() -> None:
     """Load the plan catalog into the database."""
     sync_catalog()
-    db.commit()
 
 
 @huike.command("demo")
@@ -50,7 +59,6 @@ def demo() -> None:
     if exists is None:
         owner = signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
         demo_customers.seed(owner)
-        db.commit()
     click.echo(f"Demo shop: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
 
@@ -63,7 +71,7 @@ def init(ctx: click.Context) -> None:
     ctx.invoke(demo)
 
 
-staff = AppGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")
+staff = UnitGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")
 
 STAFF_ERRORS = {
     "email_invalid": "That is not a valid e-mail address.",
@@ -76,7 +84,6 @@ STAFF_ERRORS = {
 
 
 def _staff_error(error: ServiceError) -> click.ClickException:
-    db.rollback()
     return click.ClickException(STAFF_ERRORS.get(error.code, error.code))
 
 
@@ -101,7 +108,6 @@ def create_staff(email: str, role: str, name: str, password: str) -> None:
     """Create a staff account; prints its TOTP secret once."""
     try:
         member = staff_accounts.create_staff(email, password, role, name)
-        db.commit()
     except ServiceError as error:
         raise _staff_error(error) from None
     click.echo(f"Staff account {member.email} ({member.role}) created.")
@@ -126,7 +132,6 @@ def deactivate_staff(email: str) -> None:
     except ServiceError as error:
         raise _staff_error(error) from None
     staff_accounts.deactivate(member)
-    db.commit()
     click.echo(f"Staff account {member.email} deactivated.")
 
 
@@ -139,5 +144,4 @@ def reset_totp(email: str) -> None:
     except ServiceError as error:
         raise _staff_error(error) from None
     staff_accounts.new_totp_secret(member)
-    db.commit()
     _show_totp(member)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from app.chat import sources
+from app.chat import signals, sources
 from app.chat.models import (
     AgentState,
     Attachment,
@@ -713,6 +713,7 @@ def _assign_to(conversation: Conversation, membership_id: int, now: datetime | N
     conversation.assignee_id = membership_id
     conversation.status = "open"
     agent_state(membership_id).last_assigned_at = now or utcnow()
+    signals.conversation_assigned.send(conversation)
 
 
 def drain_queue(now: datetime | None = None) -> list[Conversation]:
@@ -763,6 +764,7 @@ def close(conversation_id: int, now: datetime | None = None) -> Conversation:
     if conversation.status != "closed":
         conversation.status = "closed"
         conversation.closed_at = now or utcnow()
+        signals.conversation_closed.send(conversation)
     return conversation
 
 
