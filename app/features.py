@@ -149,7 +149,7 @@ class GatedBlueprint(Blueprint):
 
 
 def gated_events(feature: str, register: Callable) -> Callable:
-    """``register`` (``app.chat.events.handler``) for a paid module's set of socket events, all
+    """``register`` (``app.chat.sockets.handler``) for a paid module's set of socket events, all
     needing ``feature``; declared once where the set is registered::
 
         crm_event = gated_events("crm", handler)

@@ -14,16 +14,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.chat.models import Conversation, Visitor
-from app.chat.payloads import member_name, visitor_json
-from app.chat.peers import AGENT, agents_room
-from app.chat.service import open_conversation
+from app.chat.payloads import member_name
+from app.chat.widget import announce_visitor
 from app.crm import recognition
 from app.crm import service as crm
 from app.crm.models import Customer, Order, TimelineEntry
-from app.extensions import socketio
 from app.features import GatedBlueprint
 from app.messages import message_for
-from tenants.db import after_commit, db, scoped_get
+from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -87,10 +85,7 @@ def link(visitor_id: int):
             recognition.link(visitor, phone, email)
     except ServiceError as error:
         return _render(visitor, error=message_for(error), phone=phone, email=email), 400
-    summary = visitor_json(visitor, open_conversation(visitor) is not None)
-    room = agents_room(visitor.tenant_id)
-    # every agent's lists show the name, once it is stored
-    after_commit(lambda: socketio.emit("visitor", summary, to=room, namespace=AGENT))
+    announce_visitor(visitor)  # every agent's lists show the name, once it is stored
     return _render(visitor)
 
 

@@ -12,8 +12,8 @@ import pytest
 from flask import url_for
 
 from app.api import keys
-from app.chat.events import handler
 from app.chat.peers import AGENT
+from app.chat.sockets import handler
 from app.extensions import socketio
 from app.features import SOCKET_FEATURES, GatedBlueprint, gated_events
 from tenants.db import bind_tenant, db, utcnow
@@ -166,9 +166,10 @@ def test_a_route_added_to_a_paid_module_is_walked_and_locked(two_tenants):
     assert client.post("/console/extra/").get_data(True) == "ran" and ran == [7, 0]
 
 
-# Blueprints of a paid module that serve every plan by design: the identity secret's page
-# (recognition runs for every shop, so what a trial collects is there after an upgrade).
-FREE_BY_DESIGN = {"crm_identity"}
+# Blueprints of a paid module that serve every plan by design: the identity secret's page and
+# the widget's Huike.identify (recognition runs for every shop, so what a trial collects is
+# there after an upgrade).
+FREE_BY_DESIGN = {"crm_identity", "crm_widget"}
 # Views of a gated blueprint that need no shop: the API's public contract.
 OPEN_BY_DESIGN = {"api.openapi_document"}
 
