@@ -84,7 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.api import console as api_console
     from app.api import views as api_views
     from app.crm import (
-        fields,  # noqa: F401  (its routes join the crm blueprint)
+        field_admin,  # noqa: F401  (its routes join the crm blueprint)
         listeners,  # noqa: F401  (the CRM hears the chat's events)
         record,  # noqa: F401  (its routes join the crm blueprint)
         transfer,  # noqa: F401  (its routes join the crm blueprint)

@@ -1,72 +1,83 @@
-"""The admins' custom fields of customers (/console/customers/fields): add, relabel, change
-the choices of, and delete a field. Its routes join the Customers blueprint (``views.bp``)."""
+"""Custom fields: the shop's own facts about a customer (text, number, date or a choice)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
-from app.console.views import admin_required
-from app.crm import service
-from app.crm.models import FIELD_KINDS, CustomField
-from app.crm.views import bp
-from app.forms import act
-from tenants.db import scoped_get
+from sqlalchemy import JSON, cast, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 
-
-def _choices(form) -> list[str]:
-    """One choice per line: a choice may hold a comma ("Red, matte")."""
-    return form.get("choices", "").splitlines()
+from app.crm.models import FIELD_KINDS, Customer, CustomField
+from tenants.db import db
+from tenants.errors import ServiceError
 
 
-def _field(field_id: int) -> CustomField:
-    return scoped_get(CustomField, field_id) or abort(404)
+def custom_fields() -> list[CustomField]:
+    return list(db.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)))
 
 
-@bp.get("/fields")
-@admin_required
-def fields():
-    return render_template("crm/fields.html", fields=service.custom_fields(), kinds=FIELD_KINDS)
+def check_field_value(field: CustomField, raw):
+    """A custom field's value as stored (JSON): text, number, ISO date or one of the choices."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    key = f"fields.{field.key}"
+    if field.kind == "number":
+        try:
+            number = Decimal(str(raw).strip())
+        except InvalidOperation as exc:
+            raise ServiceError("number_expected", field=key) from exc
+        if not number.is_finite():
+            raise ServiceError("number_expected", field=key)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if field.kind == "date":
+        try:
+            return date.fromisoformat(str(raw).strip()).isoformat()
+        except ValueError as exc:
+            raise ServiceError("date_invalid", field=key) from exc
+    text = str(raw).strip()[:1000]
+    if field.kind == "choice" and text not in field.choices:
+        raise ServiceError("choice_invalid", field=key, choices=", ".join(field.choices))
+    return text
 
 
-@bp.post("/fields")
-@admin_required
-def add_field():
-    form = request.form
-    act(
-        lambda: service.save_custom_field(
-            None,
-            form.get("key", ""),
-            form.get("label", ""),
-            form.get("kind", ""),
-            _choices(form),
-        ),
-        _("Field added."),
-    )
-    return redirect(url_for(".fields"))
+def save_custom_field(
+    field: CustomField | None, key: str, label: str, kind: str, choices: Iterable[str] = ()
+) -> CustomField:
+    key, label = (key or "").strip().lower(), (label or "").strip()
+    if field is None:
+        if not key or not key.replace("_", "").isalnum() or not key[0].isalpha() or len(key) > 40:
+            raise ServiceError("field_key_invalid", field="key")
+        if db.scalar(select(CustomField.id).where(CustomField.key == key)):
+            raise ServiceError("field_key_taken", field="key")
+    if not label:
+        raise ServiceError("required", field="label")
+    if kind not in FIELD_KINDS:
+        raise ServiceError("field_kind_invalid", field="kind")
+    options = [c.strip()[:80] for c in choices if c and c.strip()]
+    if kind == "choice" and not options:
+        raise ServiceError("choices_required", field="choices")
+    if field is None:
+        position = db.scalar(select(func.count(CustomField.id))) or 0
+        field = CustomField(key=key, position=position)
+        db.add(field)
+    field.label, field.kind = label[:80], kind
+    field.choices = list(dict.fromkeys(options)) if kind == "choice" else []
+    db.flush()
+    return field
 
 
-@bp.post("/fields/<int:field_id>")
-@admin_required
-def edit_field(field_id: int):
-    """The label and the choices; the key and the kind stay, so stored values keep meaning."""
-    field = _field(field_id)
-    form = request.form
-    act(
-        lambda: service.save_custom_field(
-            field, field.key, form.get("label", ""), field.kind, _choices(form)
-        ),
-        _("Field saved."),
-    )
-    return redirect(url_for(".fields"))
-
-
-@bp.route("/fields/<int:field_id>/delete", methods=["GET", "POST"])
-@admin_required
-def delete_field(field_id: int):
-    field = _field(field_id)
-    if request.method == "GET" or request.form.get("confirm") != "yes":
-        return render_template("crm/field_delete.html", field=field)
-    service.delete_custom_field(field)
-    flash(_("Field “%(label)s” deleted.", label=field.label), "success")
-    return redirect(url_for(".fields"))
+def delete_custom_field(field: CustomField) -> None:
+    """Remove the field and its values from every customer, so a later field may reuse the key
+    with another kind. The customers keep their place in the list (``updated_at`` stays)."""
+    if db.connection().dialect.name == "postgresql":
+        holds = cast(Customer.fields, JSONB).has_key(field.key)
+        without = cast(cast(Customer.fields, JSONB).op("-")(field.key), JSON)
+    else:
+        path = f"$.{field.key}"  # a key is letters, digits and _: nothing to quote
+        holds = func.json_type(Customer.fields, path).is_not(None)
+        without = func.json_remove(Customer.fields, path)
+    db.execute(update(Customer).where(holds).values(fields=without, updated_at=Customer.updated_at))
+    db.delete(field)
+    db.flush()

@@ -12,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.console.views import admin_required
 from app.crm import service
 from app.crm.models import Customer, Order, TimelineEntry
 from app.crm.views import bp, cursor, cursor_of, error_text, known_tags, page_context
@@ -20,6 +19,7 @@ from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
+from tenants.permissions import admin_required
 
 
 def _customer(customer_id: int) -> Customer:

@@ -1,7 +1,7 @@
 """The console's Customers module (/console/customers): its blueprint, gated by the ``crm``
 feature, the words and helpers its pages share, and the list with its filters and saved
-filters. The record is in ``record.py``, custom fields in ``fields.py``, CSV import and export
-in ``transfer.py``; their routes join this blueprint."""
+filters. The record is in ``record.py``, the custom fields' admin in ``field_admin.py``, CSV
+import and export in ``transfer.py``; their routes join this blueprint."""
 
 from __future__ import annotations
 
