@@ -22,8 +22,11 @@ elif ASYNC_MODE == "gevent":
 
 from app import create_app  # noqa: E402
 from app.extensions import socketio  # noqa: E402
+from tenants.jobs import jobs_of  # noqa: E402
 
 app = create_app()
+if not app.config["REDIS_URL"]:
+    jobs_of(app).start_in_process()  # one command: jobs and the clock run in this process
 # The collector, tuned for thousands of sockets (docs/BENCHMARKS.md, "What it took"): the app's
 # modules, mappers and phonenumbers' metadata are there for good, so they leave its sight; and
 # it runs after 50,000 allocations, not 700, so the objects of messages still in flight are

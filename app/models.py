@@ -3,6 +3,7 @@
 from app.chat import models as chat_models
 from app.crm import models as crm_models
 from billing import models as billing_models
+from tenants import clock, outbox
 from tenants import models as tenants_models
 
-__all__ = ["billing_models", "chat_models", "crm_models", "tenants_models"]
+__all__ = ["billing_models", "chat_models", "clock", "crm_models", "outbox", "tenants_models"]
