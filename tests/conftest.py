@@ -59,6 +59,7 @@ from tenants.db import (
     db,
     make_engine,
 )
+from tenants.jobs import wait_for_jobs
 from tenants.models import Membership, Tenant
 from tenants.plans import sync_catalog
 
@@ -280,6 +281,7 @@ def outbox(app):
         def messages(self):
             import email
 
+            wait_for_jobs()  # mail is sent by a job after its request's commit
             return [email.message_from_bytes(p.read_bytes()) for p in sorted(path.glob("*.eml"))]
 
         def last_body(self) -> str:
