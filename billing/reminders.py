@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -50,8 +50,9 @@ def _remind_owners(tenant_id: int) -> None:
             send_mail(
                 owner.user.email,
                 _("Your Huike trial ends on %(date)s", date=date),
-                render_template(
-                    "billing/mail/trial_ending.txt", shop=tenant.name, date=date, link=link
+                # the template alone: the pages' context processors expect a request
+                current_app.jinja_env.get_template("billing/mail/trial_ending.txt").render(
+                    shop=tenant.name, date=date, link=link
                 ),
                 key=f"trial-ending:{tenant_id}:{ends:%Y%m%d%H%M%S}:{owner.user_id}",
             )

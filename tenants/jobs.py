@@ -36,7 +36,9 @@ log = logging.getLogger("huike.jobs")
 
 QUEUE = "default"
 DEFAULT_MAX_RETRIES = 10
-IN_PROCESS_THREADS = 2
+# In-process jobs run one at a time: SQLite takes one writer anyway (a second job waiting for
+# its lock would stall a green server), and the tests share one connection with the worker.
+IN_PROCESS_THREADS = 1
 EXTENSION = "huike_jobs"
 
 
@@ -166,7 +168,7 @@ class Jobs:
         worker.start()
         return worker
 
-    def start_in_process(self) -> None:
+    def start_in_process(self, clock: bool = True) -> None:
         """No REDIS_URL: this process runs its own jobs and its own clock (``make run``)."""
         from tenants.clock import Clock
 
@@ -177,9 +179,10 @@ class Jobs:
             self.worker = self.start_worker(IN_PROCESS_THREADS)
         else:
             self.worker.resume()
-        threading.Thread(
-            target=Clock(self.app).run, args=(threading.Event(),), name="clock", daemon=True
-        ).start()
+        if clock:
+            threading.Thread(
+                target=Clock(self.app).run, args=(threading.Event(),), name="clock", daemon=True
+            ).start()
 
     def _unfinished(self, delayed: bool) -> int:
         queues = [QUEUE, dq_name(QUEUE)] if delayed else [QUEUE]
