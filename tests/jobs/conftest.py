@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from email import message_from_bytes
+from email.message import Message
 
 from aiosmtpd.controller import Controller
 
@@ -18,16 +19,24 @@ from ..conftest import PLATFORM_ROLE, Database, free_port
 
 class SmtpServer:
     """aiosmtpd on 127.0.0.1. ``refusing``: every mail is answered 451 (try again later);
-    ``delay``: seconds each mail takes before the server's 250. A mail counts as delivered
-    when the server answers 250, as a real server's does."""
+    ``delay``: seconds each mail takes before the server's 250; an address ``nobody@…`` is
+    refused for good (550). A mail counts as delivered when the server answers 250, as a
+    real server's does."""
 
     def __init__(self, delay: float = 0, port: int | None = None) -> None:
         self.delay, self.refusing = delay, False
         self.delivered: list[str] = []  # Message-IDs, one per 250 answered
+        self.messages: list[Message] = []
         self.refused = 0
         self.port = port or free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         if self.refusing:
@@ -36,6 +45,7 @@ class SmtpServer:
         if self.delay:
             await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content)
+        self.messages.append(message)
         self.delivered.append(message["Message-ID"])
         return "250 OK"
 
