@@ -58,7 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
-    from app.chat import events  # noqa: F401  (before init_app: handlers kept for every app)
+    from app.chat import agent_events, visitor_events  # noqa: F401  (before init_app: handlers kept for every app)
 
     socketio.init_app(
         app,
@@ -81,8 +81,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.api import console as api_console
     from app.api import views as api_views
     from app.crm import identity as crm_identity
+    from app.crm import (
+        listeners,  # noqa: F401  (the CRM hears the chat's events)
+        transfer,  # noqa: F401  (its routes join the crm blueprint)
+    )
     from app.crm import panel as crm_panel
-    from app.crm import transfer  # noqa: F401  (its routes join the crm blueprint)
     from app.crm import views as crm_views
 
     csrf.exempt(api_views.bp)  # API keys, not cookies: nothing for a forged form to ride on
@@ -91,6 +94,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(crm_views.bp)
     app.register_blueprint(crm_panel.bp)
     app.register_blueprint(crm_identity.bp)
+    from app.crm import widget as crm_widget
+
+    app.register_blueprint(crm_widget.bp)
 
     from billing import views as billing_views
 

@@ -9,7 +9,7 @@ import threading
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.crm import demo as demo_customers
@@ -23,11 +23,21 @@ from tenants.jobs import jobs_of
 from tenants.models import User
 from tenants.plans import sync_catalog
 from tenants.service import signup
+from tenants.work import unit_of_work
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo12345"
 
-huike = AppGroup("huike", help="Huike set-up commands.")
+
+class UnitGroup(AppGroup):
+    """Each command is one unit of work: it commits at its end, or changes nothing."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda fn: register(unit_of_work()(fn))
+
+
+huike = UnitGroup("huike", help="Huike set-up commands.")
 
 
 @huike.command("migrate")
@@ -45,7 +55,6 @@ def migrate() -> None:
 def catalog() -> None:
     """Load the plan catalog into the database."""
     sync_catalog()
-    db.commit()
 
 
 @huike.command("demo")
@@ -56,7 +65,6 @@ def demo() -> None:
     if exists is None:
         owner = signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
         demo_customers.seed(owner)
-        db.commit()
     click.echo(f"Demo shop: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
 
@@ -75,8 +83,10 @@ def _until_stopped(stop: threading.Event) -> None:
         signal.signal(number, lambda *_: stop.set())
 
 
-@huike.command("jobs")
+# The job worker and the clock are not one unit each: they run for good, a unit per job/tick.
+@click.command("jobs")
 @click.option("--threads", type=int, help="Jobs run at once (default: JOB_THREADS).")
+@with_appcontext
 def jobs_worker(threads: int | None) -> None:
     """Run background jobs from Redis until stopped; the jobs in hand finish first."""
     runner = jobs_of(current_app)
@@ -92,7 +102,8 @@ def jobs_worker(threads: int | None) -> None:
     worker.stop()
 
 
-@huike.command("clock")
+@click.command("clock")
+@with_appcontext
 def clock() -> None:
     """Queue the periodic jobs on time until stopped (any number may run: each job still
     runs once per period)."""
@@ -106,7 +117,11 @@ def clock() -> None:
     Clock(current_app._get_current_object()).run(stop)
 
 
-staff = AppGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")
+huike.add_command(jobs_worker)
+huike.add_command(clock)
+
+
+staff = UnitGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")
 
 STAFF_ERRORS = {
     "email_invalid": "That is not a valid e-mail address.",
@@ -119,7 +134,6 @@ STAFF_ERRORS = {
 
 
 def _staff_error(error: ServiceError) -> click.ClickException:
-    db.rollback()
     return click.ClickException(STAFF_ERRORS.get(error.code, error.code))
 
 
@@ -144,7 +158,6 @@ def create_staff(email: str, role: str, name: str, password: str) -> None:
     """Create a staff account; prints its TOTP secret once."""
     try:
         member = staff_accounts.create_staff(email, password, role, name)
-        db.commit()
     except ServiceError as error:
         raise _staff_error(error) from None
     click.echo(f"Staff account {member.email} ({member.role}) created.")
@@ -169,7 +182,6 @@ def deactivate_staff(email: str) -> None:
     except ServiceError as error:
         raise _staff_error(error) from None
     staff_accounts.deactivate(member)
-    db.commit()
     click.echo(f"Staff account {member.email} deactivated.")
 
 
@@ -182,5 +194,4 @@ def reset_totp(email: str) -> None:
     except ServiceError as error:
         raise _staff_error(error) from None
     staff_accounts.new_totp_secret(member)
-    db.commit()
     _show_totp(member)

@@ -15,13 +15,13 @@ T = TypeVar("T")
 
 
 def act(action: Callable[[], T], success: str | None = None) -> T | None:
-    """Commit and confirm, or roll back and explain. The page's own object not being this
-    shop's (``not_found`` without a field) is a 404, like any foreign id."""
+    """Run the change and confirm it, or undo it (a savepoint) and explain why, while the page
+    goes on; the request's unit of work commits. The page's own object not being this shop's
+    (``not_found`` without a field) is a 404, like any foreign id."""
     try:
-        result = action()
-        db.commit()
+        with db.begin_nested():
+            result = action()
     except ServiceError as error:
-        db.rollback()
         if error.code == "not_found" and error.field is None:
             abort(404)
         flash(message_for(error), "error")

@@ -9,7 +9,6 @@ from datetime import timedelta
 import stripe
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -29,6 +28,7 @@ from tenants.db import db
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
 from tenants.models import Membership
+from tenants.permissions import require_admin
 from tenants.plans import catalog, entitlements
 from tenants.service import seats_in_use
 
@@ -70,8 +70,7 @@ def _admins_only():
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
+    require_admin()
     return None
 
 
@@ -94,7 +93,6 @@ def _billing_notice():
 def page():
     tenant = current_user.tenant
     account = state.account_for(tenant.id)
-    db.commit()
     invoices = db.scalars(select(Invoice).order_by(Invoice.created_at.desc()).limit(50))
     return render_template(
         "billing/page.html",
@@ -120,17 +118,17 @@ def _seats_wanted(low: int) -> int:
 
 
 def _act(action):
+    """A refusal (Stripe's or ours) goes back to the page with the reason. The request still
+    commits: what was done before it at Stripe (a customer made) must stay recorded, and the
+    actions check their input before they write."""
     if not _configured():
         flash(_("Online payment is not configured on this server."), "error")
         return redirect(url_for("billing.page"))
     try:
-        result = action()
-        db.commit()
+        return action()
     except ServiceError as error:
-        db.rollback()
         flash(_message(error), "error")
         return redirect(url_for("billing.page"))
-    return result
 
 
 def _op() -> str:
@@ -145,8 +143,8 @@ def checkout():
         account = state.account_for(tenant.id)
         seats = _seats_wanted(max(1, seats_in_use()))
         plan = next(p for p in catalog() if p.price_per_seat_year > 0)
+        # kept even if the checkout call fails: the refusal's redirect commits (``_act``)
         stripe_gateway.ensure_customer(account, tenant, current_user.user.email)
-        db.commit()  # the customer is kept even if the checkout call fails
         urls = (
             url_for("billing.success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
             url_for("billing.cancelled", _external=True),
@@ -269,9 +267,7 @@ def webhook():
         return jsonify(error="bad_signature"), 400
     try:
         outcome = state.handle_event(event.to_dict(), _grace(), _notify)
-        db.commit()
-    except (KeyError, TypeError, ValueError):
-        db.rollback()
+    except (KeyError, TypeError, ValueError):  # the error answer rolls the delivery back
         log.exception("stripe webhook: event not understood")
         return jsonify(error="bad_event"), 400
     return jsonify(received=True, outcome=outcome)

@@ -15,6 +15,8 @@ skip them, so neither role may be one (see docs/deploy.md).
 
 from __future__ import annotations
 
+import os
+
 from alembic import context, op
 from sqlalchemy import text
 
@@ -29,12 +31,10 @@ def tenant_condition(column: str) -> str:
 
 def platform_role() -> str:
     """The platform role's name: given to the migration run, else from the environment."""
-    role = context.config.attributes.get("platform_role")
-    if not role:
-        from app.config import from_env
-
-        role = from_env()["DB_PLATFORM_ROLE"]
-    return role
+    # the environment's default as app/config.py reads it (tenants does not import app)
+    return context.config.attributes.get("platform_role") or (
+        os.environ.get("DB_PLATFORM_ROLE") or "huike_platform"
+    )
 
 
 def _require_role(role: str) -> str:

@@ -22,7 +22,7 @@ from tenants.db import bind_tenant, cross_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import ROLES, Invitation, Membership, Tenant, User
 from tenants.plans import entitlements, trial_plan
-from tenants.signals import access_revoked
+from tenants.signals import access_revoked, member_disabled
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -375,6 +375,7 @@ def disable_member(
         if invitation is not None:
             invitation.expires_at = now or utcnow()
     member.status = "disabled"
+    member_disabled.send(member)
     access_revoked.send(None, tenant_id=member.tenant_id, membership_id=member.id)
     return member
 

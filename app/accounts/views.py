@@ -30,7 +30,6 @@ from app.config import LANGUAGES
 from app.extensions import limiter
 from app.messages import message_for
 from tenants import service
-from tenants.db import db
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
 
@@ -91,9 +90,7 @@ def signup():
                 name=form.name.data or "",
                 locale=current_language(),
             )
-            db.commit()
         except ServiceError as error:
-            db.rollback()
             _show_error(form, error)
         else:
             _sign_in(owner)
@@ -112,9 +109,7 @@ def login():
     if form.validate_on_submit():
         try:
             memberships = service.authenticate(form.email.data, form.password.data)
-            db.commit()
         except ServiceError as error:
-            db.rollback()
             _show_error(form, error)
         else:
             _sign_in(memberships[0], remember=form.remember.data)
@@ -127,7 +122,6 @@ def login():
 @login_required
 def logout():
     service.end_sessions(current_user.user)  # this cookie, and any copy of it, is dead
-    db.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -166,9 +160,7 @@ def reset_password(token: str):
                 current_app.config["SECRET_KEY"],
                 current_app.config["PASSWORD_RESET_MAX_AGE"],
             )
-            db.commit()
         except ServiceError as error:
-            db.rollback()
             _show_error(form, error)
         else:
             flash(_("Your password is changed. Log in with the new one."), "success")
@@ -188,9 +180,7 @@ def accept_invitation(token: str):
     if form.validate_on_submit():
         try:
             member = service.accept_invitation(token, form.password.data, form.name.data or "")
-            db.commit()
         except ServiceError as error:
-            db.rollback()
             _show_error(form, error)
         else:
             _sign_in(member)
@@ -213,5 +203,4 @@ def set_language():
     session["lang"] = lang
     if current_user.is_authenticated:
         current_user.user.locale = lang
-        db.commit()
     return redirect(_safe_next(url_for("accounts.home")))

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from app.chat.models import Attachment, Conversation, Message, PageView, Visitor
-from app.crm.recognition import is_returning
 from tenants.models import Membership
+
+# What else makes a visitor "returning" beyond a second visit, each a check a module adds
+# (the CRM: a customer the shop knew before this visit). The chat knows none of them.
+returning_checks: list[Callable[[Visitor], bool]] = []
+
+
+def is_returning(visitor: Visitor) -> bool:
+    return (visitor.visit_count or 0) > 1 or any(check(visitor) for check in returning_checks)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -100,3 +108,8 @@ def visitor_json(visitor: Visitor, chatting: bool = False, pages: list[PageView]
         "returning": is_returning(visitor),
         "pages": [{"url": p.url, "title": p.title, "at": _iso(p.viewed_at)} for p in pages],
     }
+
+
+def visitor_view(summary: dict) -> dict:
+    """What a visitor's widget is told of their conversation (``conversation_json``)."""
+    return {k: summary[k] for k in ("id", "status", "agent_name")}

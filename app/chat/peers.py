@@ -32,7 +32,6 @@ class Peer:
     ident: int  # visitor id or membership id
     token: str = ""
     lang: str = "en"
-    country: str = "CN"  # a visitor's shop's: phone numbers in its messages are read in it
     # a visitor's open conversation as last seen on this socket: their next message goes
     # straight to it (the store checks it is still open, else takes the long way)
     conversation_id: int | None = None
@@ -55,6 +54,12 @@ def visitor_room(tenant_id: int, visitor_id: int) -> str:
 
 def conversation_room(tenant_id: int, conversation_id: int) -> str:
     return f"t:{tenant_id}:conv:{conversation_id}"
+
+
+def emit_after_commit(event: str, data: dict, room: str, namespace: str) -> None:
+    """Tell a room once the unit of work has committed: never about a change rolled back, and
+    never from inside a transaction (an emit through the message queue may yield)."""
+    after_commit(lambda: socketio.emit(event, data, to=room, namespace=namespace))
 
 
 def _revoked(namespace: str, peer: Peer, scope: dict) -> bool:

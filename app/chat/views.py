@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from app.chat import service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
-from app.chat.widget import store_upload
-from app.console.views import admin_required
+from app.chat.uploads import store_upload
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
+from tenants.permissions import admin_required
 from tenants.service import members
 
 bp = Blueprint("chat", __name__, url_prefix="/console")
@@ -86,9 +86,7 @@ def quick_replies_json():
 def upload():
     try:
         attachment = store_upload(request.files.get("file"), None)
-        db.commit()
     except ServiceError as error:
-        db.rollback()
         return jsonify(error=error.code, message=message_for(error), field=error.field), 400
     return jsonify(attachment=attachment_json(attachment)), 201
 
@@ -125,7 +123,6 @@ def set_left_message_status(left_message_id: int):
     left.status = "handled" if handled else "new"
     left.handled_by_id = current_user.membership.id if handled else None
     left.handled_at = utcnow() if handled else None
-    db.commit()
     return redirect(url_for("chat.inbox", status=request.args.get("back", "new")))
 
 
@@ -152,7 +149,6 @@ def reply_left_message(left_message_id: int):
         )
         left.reply, left.status = text, "handled"
         left.handled_by_id, left.handled_at = current_user.membership.id, utcnow()
-        db.commit()
         flash(_("Reply sent to %(email)s.", email=left.email), "success")
     return redirect(url_for("chat.inbox", status="new"))
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
-import filetype
 from flask import (
     Blueprint,
     Response,
@@ -29,12 +27,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.chat import flood, service
-from app.chat.models import Attachment, Conversation, InvitationRule, Message
+from app.chat import flood, service, signals
+from app.chat.models import Attachment, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
-from app.chat.peers import AGENT, agents_room
-from app.crm import recognition
-from app.extensions import csrf, limiter, socketio
+from app.chat.peers import AGENT, agents_room, emit_after_commit
+from app.chat.uploads import store_upload, upload_dir, visitor_may_see
+from app.extensions import csrf, limiter
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get
 from tenants.errors import ServiceError
@@ -44,17 +42,6 @@ csrf.exempt(bp)
 limiter.exempt(bp)  # flood control here is per visitor and per address (app.chat.flood)
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "widget"
-UPLOAD_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "application/zip",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 def _lang() -> str:
@@ -71,7 +58,8 @@ def fail(error: ServiceError, status: int = 400):
 
 
 @bp.after_request
-def _cors(response: Response) -> Response:
+def widget_cors(response: Response) -> Response:
+    """The shop's pages call the widget API from their own origin (checked per call)."""
     origin = request.headers.get("Origin")
     if origin and request.path.startswith("/w/api/"):
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -122,11 +110,8 @@ def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None
         if parsed is not None and parsed[0] == tenant.id:
             g.visitor = service.visitor_by_key(parsed[1])
         try:
-            result = fn(*args, **kwargs)
-            db.commit()
-            return result
-        except ServiceError as error:
-            db.rollback()
+            return fn(*args, **kwargs)
+        except ServiceError as error:  # an error answer: the request's unit rolls back
             return fail(error, 429 if error.code == "rate_limited" else 400)
 
     return run
@@ -213,7 +198,6 @@ def loader(site_key: str):
         abort(503, description="The widget is not built: run `make widget`.")
     bind_tenant(tenant.id)
     boot = {"siteKey": tenant.site_key, "config": loader_config(tenant, service.settings())}
-    db.commit()
     code = script.read_text(encoding="utf-8")
     body = code.replace(
         '"__HUIKE_BOOT__"', json.dumps(boot, ensure_ascii=False).replace("</", "<\\/"), 1
@@ -224,13 +208,11 @@ def loader(site_key: str):
 # --- page views, pings, left messages ----------------------------------------------------
 
 
-def _announce_visitor(visitor) -> None:
-    """Commit, then tell the agents: an emit through a message queue may yield, and must not
-    do so inside a transaction (on SQLite it holds the write lock)."""
+def announce_visitor(visitor) -> None:
+    """Tell the shop's agents what the visitor is doing now, once the unit has committed."""
     chatting = service.open_conversation(visitor) is not None
     summary = visitor_json(visitor, chatting, service.recent_pages(visitor.id, 5))
-    db.commit()
-    socketio.emit("visitor", summary, to=agents_room(g.shop.id), namespace=AGENT)
+    emit_after_commit("visitor", summary, agents_room(visitor.tenant_id), AGENT)
 
 
 def _flood_check(kind: str, key: str) -> None:
@@ -251,7 +233,7 @@ def hello():
         user_agent=request.user_agent.string,
         ip=_client_ip(),
     )
-    recognition.page_viewed(visitor)
+    signals.page_viewed.send(visitor)
     token = service.visitor_token(current_app.config["SECRET_KEY"], visitor)
     answer = {
         "t": token,
@@ -261,7 +243,7 @@ def hello():
         **_presence(),
         "config": panel_config(g.shop, g.chat_settings, _lang()),
     }
-    _announce_visitor(visitor)
+    announce_visitor(visitor)
     return jsonify(answer)
 
 
@@ -276,7 +258,7 @@ def ping():
         "invite": service.take_invite(g.visitor),
         **_presence(),
     }
-    _announce_visitor(g.visitor)  # still here: keeps the agents' live list current
+    announce_visitor(g.visitor)  # still here: keeps the agents' live list current
     return jsonify(answer)
 
 
@@ -300,13 +282,9 @@ def leave():
         email=str(data.get("email") or ""),
         page_url=str(data.get("url") or ""),
     )
-    recognition.left_message(g.visitor, left)
-    db.commit()
-    socketio.emit(
-        "left_message",
-        {"id": left.id, "name": left.name},
-        to=agents_room(g.shop.id),
-        namespace=AGENT,
+    signals.left_message_created.send(left, visitor=g.visitor)
+    emit_after_commit(
+        "left_message", {"id": left.id, "name": left.name}, agents_room(g.shop.id), AGENT
     )
     return jsonify(ok=True, id=left.id), 201
 
@@ -314,36 +292,7 @@ def leave():
 # --- files -------------------------------------------------------------------------------
 
 
-def upload_dir(tenant_id: int) -> Path:
-    path = Path(current_app.config["INSTANCE_DIR"]) / "uploads" / str(tenant_id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def store_upload(file_storage, visitor_id: int | None) -> Attachment:
-    """Keep an uploaded file under the shop's own folder, if its bytes are an allowed type."""
-    if file_storage is None or not file_storage.filename:
-        raise ServiceError("file_missing", field="file")
-    data = file_storage.read(UPLOAD_MAX_BYTES + 1)
-    if len(data) > UPLOAD_MAX_BYTES:
-        raise ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in UPLOAD_TYPES:
-        raise ServiceError("file_type", field="file")
-    attachment = Attachment(
-        visitor_id=visitor_id,
-        name=Path(file_storage.filename).name[:200],
-        content_type=kind.mime,
-        size=len(data),
-        storage_key=f"{secrets.token_hex(16)}.{kind.extension}",
-    )
-    db.add(attachment)
-    db.flush()
-    (upload_dir(attachment.tenant_id) / attachment.storage_key).write_bytes(data)
-    return attachment
-
-
-def _per_visitor_flood_check(kind: str) -> Callable[[dict], None]:
+def per_visitor_flood_check(kind: str) -> Callable[[dict], None]:
     """The visitor named by a valid token (no query needed: it is signed) uses up ``kind``."""
 
     def check(data: dict) -> None:
@@ -356,28 +305,13 @@ def _per_visitor_flood_check(kind: str) -> Callable[[dict], None]:
 
 
 @bp.route("/api/upload", methods=["POST", "OPTIONS"])
-@from_widget(before_queries=_per_visitor_flood_check("upload"))
+@from_widget(before_queries=per_visitor_flood_check("upload"))
 def upload():
     if g.visitor is None:
         return fail(ServiceError("unauthorized"), 401)
     attachment = store_upload(request.files.get("file"), g.visitor.id)
     token = service.visitor_token(current_app.config["SECRET_KEY"], g.visitor)
     return jsonify(attachment=attachment_json(attachment, token)), 201
-
-
-def _visitor_may_see(attachment: Attachment, visitor) -> bool:
-    if attachment.visitor_id == visitor.id:
-        return True
-    in_their_chat = (
-        select(Message.id)
-        .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(
-            Message.attachment_id == attachment.id,
-            Message.sender == "agent",
-            Conversation.visitor_id == visitor.id,
-        )
-    )
-    return db.scalar(in_their_chat) is not None
 
 
 @bp.get("/files/<int:attachment_id>")
@@ -394,7 +328,7 @@ def file(attachment_id: int):
         bind_tenant(parsed[0])
         visitor = service.visitor_by_key(parsed[1])
         attachment = scoped_get(Attachment, attachment_id)
-        if visitor is None or attachment is None or not _visitor_may_see(attachment, visitor):
+        if visitor is None or attachment is None or not visitor_may_see(attachment, visitor):
             abort(404)
     if attachment is None:
         abort(404)
@@ -408,22 +342,3 @@ def file(attachment_id: int):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
-
-
-# --- identity from the shop's login (docs/identity.md) -----------------------------------
-
-
-@bp.route("/api/identify", methods=["POST", "OPTIONS"])
-@from_widget(before_queries=_per_visitor_flood_check("identify"))
-def identify():
-    """``Huike.identify``: the shop's server signed its user id; a valid hash binds this
-    visitor to that customer, anything else is refused and binds nothing. Every attempt
-    counts against the visitor's allowance, refused ones most of all."""
-    if g.visitor is None:
-        return fail(ServiceError("unauthorized"), 401)
-    visitor = recognition.identify(g.visitor, g.shop, g.widget_data.get("identity"))
-    answer = {"ok": True}
-    if visitor is not g.visitor:  # another buyer on this browser: their own visitor
-        answer["t"] = service.visitor_token(current_app.config["SECRET_KEY"], visitor)
-    _announce_visitor(visitor)  # commits; the agents see the name at once
-    return jsonify(answer)

@@ -1,9 +1,10 @@
 """Recognising returning customers (熟客识别) from what visitors do in the chat: the shop's
 login (``Huike.identify``), a phone or e-mail written in a chat or a left message, a new visit.
 
-The chat calls these where things happen. They run for every shop, so what a trial collects
-is there after an upgrade (only the console's side panel is gated), and they cost nothing for
-a visitor who is not a customer beyond one regular expression over a chat message.
+The CRM's listeners (``app.crm.listeners``) call these when the chat's events happen. They run
+for every shop, so what a trial collects is there after an upgrade (only the console's side
+panel is gated), and they cost nothing for a visitor who is not a customer beyond one regular
+expression over a chat message.
 """
 
 from __future__ import annotations
@@ -84,10 +85,14 @@ def link(visitor: Visitor, phone: str, email: str) -> Customer:
     return customer
 
 
+def mentions_contact(text: str | None) -> bool:
+    return bool(text) and CONTACT_HINT.search(text) is not None
+
+
 def contacts_in(text: str | None, country: str) -> tuple[str, str] | None:
     """The first phone number (read in the shop's ``country``) and e-mail address written in a
     chat message, or None. No database: most messages end at the regular expression."""
-    if not text or not CONTACT_HINT.search(text):
+    if not mentions_contact(text):
         return None
     phones = [
         phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
@@ -156,11 +161,9 @@ def note_visit(visitor: Visitor) -> None:
     )
 
 
-def is_returning(visitor: Visitor) -> bool:
-    """Came before, or is a customer the shop knew before this visit (earlier chats, orders,
-    an import). Only a linked visitor on a first visit costs a query."""
-    if (visitor.visit_count or 0) > 1:
-        return True
+def known_before(visitor: Visitor) -> bool:
+    """A customer the shop knew before this visit (earlier chats, orders, an import). Only a
+    linked visitor costs a query."""
     customer = customer_of(visitor)
     return customer is not None and (
         customer.order_count > 0 or customer.created_at < visitor.visit_started_at

@@ -118,9 +118,7 @@ def login():
             staff = staff_accounts.authenticate(email, request.form.get("password") or "", code)
             if not _code_is_fresh(staff, code):
                 raise ServiceError("staff_bad_credentials")
-            db.commit()
         except ServiceError as failure:
-            db.rollback()
             error = message_for(failure)
         else:
             staff_accounts.start_session(staff)
@@ -132,7 +130,6 @@ def login():
 @bp.post("/logout")
 def logout():
     g.staff.session_version += 1  # this cookie, and any copy of it, is dead
-    db.commit()
     staff_accounts.end_session()
     flash(_("You are logged out of the back office."), "info")
     return redirect(url_for("backoffice.login"))
@@ -247,12 +244,11 @@ def _tenant_page(tenant_id: int, failed: str = "", error: str = "", status: int 
 
 
 def _act(tenant_id: int, form: str, action, done: str):
-    """Run one action; on a user's mistake, the page again with the error and nothing changed."""
+    """Run one action; on a user's mistake, the page again with the error (a 400: the request's
+    unit rolls back, nothing changed)."""
     try:
         action()
-        db.commit()
     except ServiceError as failure:
-        db.rollback()
         if failure.code == "not_found":
             abort(404)
         if failure.code == "staff_forbidden":
@@ -369,7 +365,6 @@ def _csv(name: str, columns: list, items: list) -> Response:
     """The file, and an audit row saying who took it."""
     body = exports.to_csv(columns, items)
     operations.record_export(g.staff, name, len(items))
-    db.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(
         body,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from app.chat import payloads
 from app.chat import service as chat
 from app.chat.models import Conversation, Visitor
 from app.chat.payloads import conversation_json, visitor_json
@@ -214,7 +215,7 @@ def test_payloads_carry_the_customer_and_the_returning_mark(two_tenants):
     assert (first["customer_id"], first["returning"]) == (None, False)
     # identified on a first visit as a brand-new customer: not returning yet
     crm.identify(stranger, a.tenant.identity_secret, _signed(a, "u-new"))
-    assert recognition.is_returning(stranger) is False
+    assert payloads.is_returning(stranger) is False
     stranger.last_seen_at -= timedelta(hours=1)
     chat.record_page_view(stranger, "https://tea-shop.example/again")
     assert visitor_json(stranger)["returning"] is True  # came back
