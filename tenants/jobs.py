@@ -32,8 +32,6 @@ from flask import Flask, current_app
 from tenants.db import after_commit, bind_tenant, db
 from tenants.work import unit_of_work
 
-log = logging.getLogger("huike.jobs")
-
 QUEUE = "default"
 DEFAULT_MAX_RETRIES = 10
 # In-process jobs run one at a time: SQLite takes one writer anyway (a second job waiting for
@@ -105,9 +103,9 @@ class Jobs:
                 url=config["REDIS_URL"],
                 middleware=[retries],
                 heartbeat_timeout=_ms(config["JOBS_HEARTBEAT_SECONDS"]),
-                # Dead workers' messages are handed back during "maintenance", by default on
-                # one Redis command in a thousand: after minutes on a quiet queue. On every
-                # command it costs two sorted-set lookups; handing back takes the heartbeat.
+                # A dead worker's messages are handed back by "maintenance", by default on one
+                # Redis command in a thousand: minutes late on a quiet queue. On every command
+                # it costs two sorted-set range reads (and a KEYS scan while handing back).
                 maintenance_chance=MAINTENANCE_SCALE,
             )
         self.broker.declare_queue(QUEUE)
@@ -170,7 +168,7 @@ class Jobs:
 
     def start_in_process(self, clock: bool = True) -> None:
         """No REDIS_URL: this process runs its own jobs and its own clock (``make run``)."""
-        from tenants.clock import Clock
+        from tenants.clock import Clock  # the clock's module registers jobs: it imports this
 
         if not self.in_process or self.serving:
             return

@@ -246,6 +246,9 @@ def _sockets_serve_the_test_app(app):
     socketio.init_app(
         app,
         async_mode="threading",
+        # an app made with REDIS_URL (tests/jobs) left its Redis queue behind: none here
+        message_queue=None,
+        client_manager=None,
         manage_session=False,
         cors_allowed_origins="*",
         json=edges.SocketJSON,
