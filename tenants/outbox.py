@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from dramatiq.errors import Retry
 from flask import current_app
-from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +43,7 @@ log = logging.getLogger("huike.outbox")
 
 DELIVER = "outbox.deliver"
 SWEEP_BATCH = 1000
+KEEP_DONE = timedelta(days=30)  # then a done row goes: mail bodies are not kept for good
 _HANDLERS: dict[str, Callable[[dict], None]] = {}
 
 
@@ -229,3 +230,9 @@ def sweep() -> None:
         enqueue(DELIVER, tenant_id, entry_id)
     if due:
         log.warning("outbox rows queued again", extra={"count": len(due)})
+
+
+@periodic("outbox.purge", every=86400)
+def purge() -> None:
+    with cross_tenant():
+        db.execute(delete(OutboxEntry).where(OutboxEntry.done_at < utcnow() - KEEP_DONE))

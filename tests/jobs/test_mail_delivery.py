@@ -6,11 +6,12 @@ the server refuses for good is given up."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from tenants.db import bind_tenant, cross_tenant, db
+from tenants.db import bind_tenant, cross_tenant, db, utcnow
 from tenants.jobs import enqueue, jobs_of
 from tenants.mail import send_mail
 from tenants.outbox import OutboxEntry
@@ -152,3 +153,21 @@ def test_a_mail_refused_for_good_is_given_up(two_tenants):
     assert "550" in nobody.last_error
     assert (busy.attempts, busy.next_attempt_at, busy.done_at) == (3, None, None)
     assert server.delivered == []
+
+
+def test_done_mail_is_deleted_after_30_days(app, two_tenants):
+    with app.app_context(), unit_of_work():
+        bind_tenant(two_tenants.a.tenant.id)
+        for to in ("old@example.com", "recent@example.com", "pending@example.com"):
+            send_mail(to, "Hello", "Kept a month once sent.")
+    jobs_of(app).broker.flush_all()  # this test sets the rows' state by hand
+    with cross_tenant():
+        ago = {"old@example.com": 31, "recent@example.com": 29}
+        for row in mail_rows():
+            if row.payload["to"] in ago:
+                row.done_at = utcnow() - timedelta(days=ago[row.payload["to"]])
+        db.commit()
+    with app.app_context(), unit_of_work():
+        enqueue("outbox.purge", None)
+    jobs_of(app).wait_idle()
+    assert [r.payload["to"] for r in mail_rows()] == ["recent@example.com", "pending@example.com"]
