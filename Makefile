@@ -60,8 +60,9 @@ translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app billing
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
-# The visitor widget (widget_js/ → app/static/widget/). npm ci only when node_modules is
-# missing or package-lock.json changed (the stamp is named after the lock file's checksum).
+# The visitor widget (widget_js/src/ → app/static/widget/) and the console's scripts
+# (widget_js/console/ → app/static/console/js/), one npm project. npm ci only when node_modules
+# is missing or package-lock.json changed (the stamp is named after the lock file's checksum).
 WIDGET_STAMP := widget_js/node_modules/.installed-$(shell cat widget_js/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 .PHONY: widget test-widget
 

@@ -1,4 +1,5 @@
-// Build the widget: two minified IIFE bundles (es2018) into app/static/widget/.
+// Build the widget (two minified IIFE bundles, es2018, into app/static/widget/) and the agent
+// console's scripts (one minified ES module per page, into app/static/console/js/).
 //   node build.mjs            (from widget_js/, or `make widget` from the repo root)
 import * as esbuild from "esbuild";
 import { readFile } from "node:fs/promises";
@@ -7,6 +8,7 @@ import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.resolve(here, "../app/static/widget");
+const consoleOutdir = path.resolve(here, "../app/static/console/js");
 const BOOT = '"__HUIKE_BOOT__"';
 
 // `import css from "./x.css"` → the minified stylesheet as a string (injected into the Shadow DOM).
@@ -44,3 +46,20 @@ if (n !== 1) {
   process.exit(1);
 }
 console.log(`widget built → ${path.relative(process.cwd(), outdir) || "."}/{loader,panel}.js`);
+
+// The console's pages load their script with <script type="module">: an ES module each, for
+// the browsers agents use (es2020, the syntax its sources are written in).
+await esbuild.build({
+  absWorkingDir: here,
+  entryPoints: { chat: "console/chat.js", visitors: "console/visitors.js", crm: "console/crm.js" },
+  outdir: consoleOutdir,
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: "es2020",
+  platform: "browser",
+  legalComments: "none",
+  charset: "utf8",
+  logLevel: "warning",
+});
+console.log(`console built → ${path.relative(process.cwd(), consoleOutdir)}/{chat,visitors,crm}.js`);

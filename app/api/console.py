@@ -19,13 +19,13 @@ from flask_login import current_user, login_required
 
 from app.api import keys
 from app.api.inputs import ID_PATH, add_id_converter
+from app.api.models import ApiKey
 from app.api.serialize import members_by_id
-from app.console.views import admin_required
-from app.crm.models import ApiKey
 from app.features import requires_feature
 from app.messages import message_for
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
+from tenants.permissions import admin_required
 
 bp = Blueprint("api_keys", __name__, url_prefix="/console/settings/api-keys")
 bp.record_once(add_id_converter)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +13,7 @@ from tenants import service
 from tenants.db import scoped_get
 from tenants.mail import send_mail
 from tenants.models import Membership
+from tenants.permissions import admin_required
 from tenants.plans import catalog
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -45,16 +44,6 @@ def _signed_in() -> None:
 @bp.app_context_processor
 def _navigation():
     return {"modules": MODULES}
-
-
-def admin_required(fn):
-    @wraps(fn)
-    def check(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return fn(*args, **kwargs)
-
-    return check
 
 
 def snippet_url() -> str:

@@ -17,7 +17,6 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.chat.service import agent_names
-from app.console.views import admin_required
 from app.crm import service
 from app.crm.models import (
     FIELD_KINDS,
@@ -32,6 +31,7 @@ from app.features import requires_feature
 from app.messages import message_for
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
+from tenants.permissions import admin_required
 
 bp = Blueprint("crm", __name__, url_prefix="/console/customers")
 PAGE = 50

@@ -1,8 +1,12 @@
 // "Visitors now on the site": a live table from the /agent snapshot and `visitor` events.
-import { call, chime, connect, duration, el, parseTime, readJSON, safeUrl, shortUrl, sourceName, t, toast } from "./live.js";
+import { chime, toast } from "./alerts.js";
+import { el, readJSON } from "./dom.js";
+import { duration, parseTime, shortUrl } from "./format.js";
+import { sourceName, t } from "./i18n.js";
+import { call, connect } from "./socket.js";
+import { onSite, pageLink, returningTag } from "./visit.js";
 
 const DATA = readJSON("page-data");
-const ON_SITE_MS = 70000;
 const PREVIEW_STALE_MS = 30000;
 
 const body = document.getElementById("visitors-body");
@@ -19,18 +23,9 @@ const drafts = new Map(); // visitor id -> {text, at}
 const socket = connect(document.getElementById("live-conn"));
 
 const startedAt = (v) => (parseTime(v.visit_started_at) || parseTime(v.last_seen_at) || new Date()).getTime();
-const onSite = (v) => {
-  const seen = parseTime(v.last_seen_at);
-  return seen && Date.now() - seen.getTime() < ON_SITE_MS;
-};
 
 function pageCell(v) {
-  const href = safeUrl(v.current_url);
-  const title = v.current_title || shortUrl(v.current_url) || "—";
-  return [
-    href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", title: v.current_url, text: title }) : el("span", { text: title }),
-    v.current_url ? el("span", { class: "url", text: shortUrl(v.current_url) }) : null,
-  ];
+  return [pageLink(v.current_url, v.current_title), v.current_url ? el("span", { class: "url", text: shortUrl(v.current_url) }) : null];
 }
 
 function sourceCell(v) {
@@ -51,7 +46,7 @@ function nameCell(v) {
   const d = drafts.get(v.id);
   const draft = d && d.text && Date.now() - d.at < PREVIEW_STALE_MS ? d.text : "";
   return [
-    el("span", { class: "v-name" }, el("span", { text: v.name }), v.returning ? el("span", { class: "tag returning", title: t("returning_title"), text: t("returning") }) : null),
+    el("span", { class: "v-name" }, el("span", { text: v.name }), v.returning ? returningTag() : null),
     v.email || v.phone ? el("span", { class: "muted small", text: [v.email, v.phone].filter(Boolean).join(" · ") }) : null,
     draft ? el("span", { class: "v-draft" }, t("typing_short") + " ", el("span", { text: draft })) : null,
   ];

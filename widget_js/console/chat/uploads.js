@@ -1,0 +1,66 @@
+// Files for the open chat: the Attach button, paste, drop. Each is uploaded first, then sent as
+// a message that carries it.
+import { toast } from "../alerts.js";
+import { t } from "../i18n.js";
+import { noteMode, send } from "./composer.js";
+import { DATA, me, ui } from "./page.js";
+import { current } from "./state.js";
+import { messageNode, scrollToBottom } from "./thread.js";
+
+async function upload(file) {
+  if (!current || current.readonly) return;
+  const conversationId = current.id;
+  const image = /^image\//.test(file.type);
+  const local = { kind: image ? "image" : "file", text: "", attachment: null };
+  const placeholder = messageNode({ sender: noteMode ? "note" : "agent", agent_name: me.name, text: t("uploading", { name: file.name }) }, { sending: true });
+  ui.msgPending.append(placeholder);
+  scrollToBottom();
+  const form = new FormData();
+  form.append("file", file);
+  try {
+    const response = await fetch(DATA.upload_url, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": DATA.csrf, Accept: "application/json" },
+    });
+    const answer = await response.json().catch(() => ({}));
+    placeholder.remove();
+    if (!response.ok || !answer.attachment) {
+      toast(answer.message || t("upload_failed"), "error");
+      return;
+    }
+    if (!current || current.id !== conversationId) return;
+    local.attachment = answer.attachment;
+    send({ attachment_id: answer.attachment.id, note: noteMode || undefined }, local);
+  } catch (_e) {
+    placeholder.remove();
+    toast(t("upload_failed"), "error");
+  }
+}
+
+export function listenForFiles() {
+  ui.attach.addEventListener("click", () => ui.file.click());
+  ui.file.addEventListener("change", () => {
+    [...(ui.file.files || [])].forEach(upload);
+    ui.file.value = "";
+  });
+  ui.input.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData?.files || [])];
+    if (files.length) {
+      e.preventDefault();
+      files.forEach(upload);
+    }
+  });
+  ui.scroller.parentElement.addEventListener("dragover", (e) => {
+    if (current && !current.readonly && e.dataTransfer?.types?.includes("Files")) e.preventDefault();
+  });
+  ui.scroller.parentElement.addEventListener("drop", (e) => {
+    if (!current || current.readonly) return;
+    const files = [...(e.dataTransfer?.files || [])];
+    if (files.length) {
+      e.preventDefault();
+      files.forEach(upload);
+    }
+  });
+}

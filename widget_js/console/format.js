@@ -1,0 +1,81 @@
+// Times, durations, sizes, URLs and initials as the console shows them, in the page's language.
+
+/** An http(s) URL safe to put in href, or null (no javascript:, data: …). */
+export function safeUrl(url) {
+  if (!url || typeof url !== "string") return null;
+  try {
+    const u = new URL(url, location.href);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+  } catch (_e) {
+    return null;
+  }
+}
+
+/** A same-origin path for attachments served by us (e.g. /w/files/3). */
+export function localUrl(url) {
+  if (!url || typeof url !== "string") return null;
+  try {
+    const u = new URL(url, location.href);
+    return u.origin === location.origin ? u.pathname + u.search : null;
+  } catch (_e) {
+    return null;
+  }
+}
+
+export function shortUrl(url) {
+  try {
+    const u = new URL(url);
+    const path = u.pathname + u.search;
+    return u.host + (path === "/" ? "" : path);
+  } catch (_e) {
+    return url || "";
+  }
+}
+
+const LANG = document.documentElement.lang || "en";
+const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
+const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric" });
+const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short" });
+
+export function parseTime(iso) {
+  if (!iso) return null;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** "10:32" today, "Nov 21" before. */
+export function shortTime(iso) {
+  const d = parseTime(iso);
+  if (!d) return "";
+  const now = new Date();
+  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dayFmt.format(d);
+}
+
+export function clockTime(iso) {
+  const d = parseTime(iso);
+  return d ? timeFmt.format(d) : "";
+}
+
+export function fullTime(iso) {
+  const d = parseTime(iso);
+  return d ? fullFmt.format(d) : "";
+}
+
+/** 75 -> "1:15", 3700 -> "1:01:40". */
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+export function fileSize(bytes) {
+  if (!bytes && bytes !== 0) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The letter on a person's avatar: "Li Wei" -> "L", "#12" -> "1". */
+export const initial = (name) => (name || "?").replace(/^#/, "").trim().charAt(0).toUpperCase() || "?";
