@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,10 +28,13 @@ from app.api.inputs import (
 )
 from app.crm import service as crm
 from app.crm.models import Customer
+from app.features import GatedBlueprint
 from tenants.db import db
 from tenants.errors import ServiceError
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = GatedBlueprint(  # the contract is public; the rest is the CRM's, for a shop with it
+    "api", __name__, feature="crm", url_prefix="/api/v1", open_endpoints=["openapi_document"]
+)
 bp.record_once(add_id_converter)
 
 CUSTOMER = {

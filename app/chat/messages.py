@@ -16,7 +16,7 @@ from app.chat.conversations import conversation_or_404, group_for_page, open_con
 from app.chat.models import Attachment, Conversation, Message, Visitor
 from app.chat.presence import insert_or_nothing
 from app.chat.uploads import attachment_for_message, message_kind
-from tenants.db import autocommit_engine, db, scoped_get, utcnow
+from tenants.db import autocommit_engine, bind_tenant, current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -140,6 +140,8 @@ def store_visitor_message(
     bind = db.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not db().in_transaction():
         return _append_in_one_round_trip(bind, values)
+    if current_tenant_id() != tenant_id:  # the fast path binds none; row security needs it
+        bind_tenant(tenant_id)
     return _append_in_session(values)  # SQLite, a session at work, or the tests' outer one
 
 
