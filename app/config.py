@@ -79,6 +79,19 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT", 20)),  # a job waits, never a request
+        # Background jobs (tenants/jobs.py): with REDIS_URL a `huike jobs` worker runs them.
+        "JOB_THREADS": int(env.get("JOB_THREADS", 4)),
+        # A killed worker's messages go to another after this long without its heartbeat.
+        "JOBS_HEARTBEAT_SECONDS": float(env.get("JOBS_HEARTBEAT_SECONDS", 15)),
+        # A failed job is retried after this, doubling up to the maximum.
+        "JOB_RETRY_MIN_SECONDS": float(env.get("JOB_RETRY_MIN_SECONDS", 10)),
+        "JOB_RETRY_MAX_SECONDS": float(env.get("JOB_RETRY_MAX_SECONDS", 3600)),
+        # The outbox (tenants/outbox.py): attempts before a row is given up (~1 day), and how
+        # long past its due time a row waits before the sweeper queues it again.
+        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", 30)),
+        "OUTBOX_GRACE_SECONDS": float(env.get("OUTBOX_GRACE_SECONDS", 300)),
+        "OUTBOX_SWEEP_SECONDS": float(env.get("OUTBOX_SWEEP_SECONDS", 60)),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "FLOOD_LIMITS": _flood_limits(env.get("FLOOD_LIMITS")),
         "RATELIMIT_HEADERS_ENABLED": True,
