@@ -133,6 +133,11 @@ def processes(config: dict, nginx_conf: Path) -> tuple[list[Process], list[Proce
     """The web workers, and the rest: the job worker, the clock and nginx."""
     run_dir = config["run_dir"]
     env = dict(os.environ)
+    if config["host"] not in ("0.0.0.0", "::"):  # a name or address a browser can use
+        # links in mail that jobs write (no request to take the address from) point at nginx
+        env.setdefault("BASE_URL", f"http://{config['host']}:{config['port']}")
+    # The job worker and the clock serve no sockets: they start faster without eventlet.
+    quiet = {**env, "ASYNC_MODE": "threading"}
     # Only nginx is reached from outside: the workers listen on the loopback and believe
     # the client address it forwards.
     web = [
@@ -154,8 +159,8 @@ def processes(config: dict, nginx_conf: Path) -> tuple[list[Process], list[Proce
     nginx = [config["nginx"], "-p", str(run_dir), "-c", str(nginx_conf)]
     nginx += ["-e", str(run_dir / "logs" / "nginx-error.log"), "-g", "daemon off;"]
     return web, [
-        Process("jobs", [*FLASK, "huike", "jobs"], env, run_dir),
-        Process("clock", [*FLASK, "huike", "clock"], env, run_dir),
+        Process("jobs", [*FLASK, "huike", "jobs"], quiet, run_dir),
+        Process("clock", [*FLASK, "huike", "clock"], quiet, run_dir),
         Process("nginx", nginx, env, run_dir, f"http://{config['host']}:{config['port']}"),
     ]
 
