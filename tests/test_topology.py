@@ -1,32 +1,36 @@
 """The production topology as ``make serve-prod`` starts it (deploy/serve.py): nginx in front
 of two web workers, a job worker and the clock, on PostgreSQL + Redis. Everything goes
-through nginx: a visitor in Chromium with the real widget chats with an agent held on the
-other worker, and keeps every acknowledged message, once, when their worker is killed."""
+through nginx: mail queued by web worker 1 is sent once, by the job worker; a visitor in
+Chromium with the real widget chats with an agent held on the other worker, and keeps every
+acknowledged message, once, when their worker is killed."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
-from urllib.request import urlopen
+from email.message import EmailMessage
 
 import pytest
 import requests
-import socketio
-from sqlalchemy import text
+from playwright.sync_api import expect, sync_playwright
 
 from .conftest import BACKEND, free_port
 from .e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from .live import ROOT, sign_up
+from .live import csrf_token, sign_up
+from .topology import (
+    Inbox,
+    Topology,
+    VisitorFrames,
+    agents_on_both_workers,
+    answers,
+    stored_messages,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,96 +39,23 @@ pytestmark = [
         reason="the production topology runs on PostgreSQL + Redis",
     ),
 ]
-START_DEADLINE = 90  # seconds: migrations, then four Python processes on a shared machine
-DEADLINE = 20  # seconds, for every other wait
-
-
-class Topology:
-    """deploy/serve.py in a session of its own, so every process it starts can be ended."""
-
-    def __init__(self, database, redis_url: str, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.port = free_port()
-        self.web_ports = {"w1": free_port(), "w2": free_port()}
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "MIGRATIONS_DATABASE_URL": database.owner_url,
-            "DATABASE_URL": database.app_url,
-            "PLATFORM_DATABASE_URL": database.platform_url,
-            "REDIS_URL": redis_url,
-            "HUIKE_INSTANCE": str(run_dir / "instance"),
-            "RUN_DIR": str(run_dir),
-            "PORT": str(self.port),
-            "WEB_PORTS": f"{self.web_ports['w1']},{self.web_ports['w2']}",
-            "RESTART_DELAY": "3",
-            "SECRET_KEY": "topology-test-secret",
-            "LOG_LEVEL": "WARNING",
-            # every client here comes from 127.0.0.1, and the counts in Redis outlive a run
-            "FLOOD_LIMITS": json.dumps({"connect": "1000/minute", "hello": "1000/minute"}),
-            "SIGNUP_RATE_LIMIT": "1000 per hour",
-        }
-        self.output = open(run_dir / "serve.log", "wb")  # noqa: SIM115
-        self.launcher = subprocess.Popen(
-            [sys.executable, "deploy/serve.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_until_serving()
-
-    def wait_until_serving(self) -> None:
-        addresses = [self.url, *(f"http://127.0.0.1:{p}" for p in self.web_ports.values())]
-        deadline = time.monotonic() + START_DEADLINE
-        while not all(map(answers, addresses)):
-            if self.launcher.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve-prod did not start: {self.logs()}")
-            time.sleep(0.3)
-
-    def pid(self, name: str) -> int:
-        return int((self.run_dir / f"{name}.pid").read_text())
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in [self.run_dir / "serve.log", *sorted(self.run_dir.glob("logs/*.log"))]
-        )
-
-    def stop(self) -> None:
-        """As Ctrl-C would; then whatever is left of its process group, killed."""
-        self.launcher.send_signal(signal.SIGTERM)
-        try:
-            self.launcher.wait(timeout=20)
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # everything had exited
-                os.killpg(self.launcher.pid, signal.SIGKILL)
-            self.output.close()
-
-
-def answers(url: str) -> bool:
-    try:
-        with urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def wait_for(predicate, what: str, page=None, deadline: float = DEADLINE) -> None:
-    """Polls; through the page's clock when there is one, so its events keep coming."""
-    ends = time.monotonic() + deadline
-    while not predicate():
-        assert time.monotonic() < ends, f"timed out waiting for {what}"
-        if page is not None:
-            page.wait_for_timeout(50)
-        else:
-            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
-def topology(own_database, tmp_path_factory):
-    served = Topology(own_database, os.environ["REDIS_URL"], tmp_path_factory.mktemp("serve"))
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    mails = Inbox()
+    controller = Controller(mails, hostname="127.0.0.1", port=mails.port)
+    controller.start()
+    yield mails
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def topology(own_database, inbox, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("serve")
+    served = Topology(own_database, os.environ["REDIS_URL"], inbox.port, run_dir)
     print(f"serve-prod's files: {served.run_dir}")  # shown when a test fails
     yield served
     served.stop()
@@ -132,8 +63,6 @@ def topology(own_database, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -161,85 +90,45 @@ def shop(topology, tmp_path):
     server.shutdown()
 
 
-class Agent:
-    """The console's socket through nginx, on long-polling: the transport that needs every
-    request of a session on one worker (WebSocket holds one connection anyway)."""
-
-    def __init__(self, url: str, session: requests.Session) -> None:
-        self.received: list[dict] = []
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("message", self.received.append, namespace="/agent")
-        self.client.connect(
-            url,
-            namespaces=["/agent"],
-            headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)},
-            transports=["polling"],
-            wait_timeout=DEADLINE,
-        )
-        self.node = self.client.eio.sid.split(".")[0]  # the worker's name starts the session
-        self.call("status", {"status": "online"})
-
-    def call(self, event: str, data: dict) -> dict:
-        return self.client.call(event, data, namespace="/agent", timeout=DEADLINE)
-
-
-def agents_on_both_workers(url: str, session: requests.Session) -> dict[str, Agent]:
-    """New connections go to the worker with fewer: a few tries give one agent on each."""
-    agents: dict[str, Agent] = {}
-    for _ in range(8):
-        agent = Agent(url, session)
-        if agent.node in agents:
-            agent.client.disconnect()
-        agents.setdefault(agent.node, agent)
-        if len(agents) == 2:
-            return agents
-    raise AssertionError(f"every agent landed on {list(agents)}")
+def test_mail_queued_by_web_worker_1_is_sent_once_by_the_job_worker(topology, inbox):
+    """A password reset's mail is queued by the web worker that took the request and sent
+    by the job worker: while the job worker is held still nothing goes out, then it does,
+    once."""
+    mails = inbox.mails
+    label = f"jobs-{uuid.uuid4().hex[:6]}"
+    sign_up(topology, label)
+    forgot = f"{topology.url}/password/forgot"
+    browser = requests.Session()
+    form = {"csrf_token": csrf_token(browser, forgot), "email": f"{label}@example.com"}
+    jobs = topology.pid("jobs")
+    os.kill(jobs, signal.SIGSTOP)
+    try:
+        answered_by = []
+        while "w1" not in answered_by and len(answered_by) < 8:  # pages go to either worker
+            response = browser.post(forgot, data=form, allow_redirects=False)
+            assert response.status_code == 302, response.text[:300]
+            answered_by.append(response.headers["X-Huike-Node"])
+            time.sleep(1.1)  # the next link is signed in another second: each mail its own
+        assert "w1" in answered_by
+        time.sleep(1)
+        assert not resets(mails, label)  # no web worker sent them
+    finally:
+        os.kill(jobs, signal.SIGCONT)
+    # the job worker may still be starting (serve-prod starts it once the web workers serve)
+    wait_for(lambda: len(resets(mails, label)) >= len(answered_by), "the mails", deadline=60)
+    time.sleep(2)  # a second delivery would come about now
+    assert len(set(resets(mails, label))) == len(resets(mails, label)) == len(answered_by)
 
 
-class VisitorFrames:
-    """What the widget's WebSockets carried: which worker each session was on, what it sent,
-    and what the server acknowledged."""
-
-    def __init__(self, page, nginx_url: str) -> None:
-        self.nodes: list[str] = []  # per connection, in order
-        self.sent: list[dict] = []  # every "message" emitted, resends too
-        self.acked: dict[str, dict] = {}  # text -> the stored message the ack carried
-        self.nginx = nginx_url.replace("http://", "ws://")
-        page.on("websocket", self._socket)
-
-    def _socket(self, ws) -> None:
-        assert ws.url.startswith(self.nginx), ws.url  # through nginx, never around it
-        ws.on("framereceived", self._received)
-        ws.on("framesent", self._sent)
-
-    def _received(self, payload) -> None:
-        if payload.startswith("0{"):  # Engine.IO's open packet names the session
-            self.nodes.append(json.loads(payload[1:])["sid"].split(".")[0])
-        elif payload.startswith("43/visitor,"):
-            answer = json.loads(payload[payload.index("[") :])[0]
-            if isinstance(answer, dict) and "message" in answer:
-                self.acked[answer["message"]["text"]] = answer["message"]
-
-    def _sent(self, payload) -> None:
-        if payload.startswith("42/visitor,") and '"message"' in payload:
-            event, data = json.loads(payload[payload.index("[") :])
-            if event == "message":
-                self.sent.append(data)
-
-
-def stored_messages(engine, site_key: str) -> list[tuple[str, str, str, int]]:
-    """The shop's messages as the database has them: (sender, client id, text, seq)."""
-    with engine.connect() as connection:
-        return [
-            tuple(row)
-            for row in connection.execute(
-                text(
-                    "SELECT m.sender, m.client_id, m.body, m.seq FROM chat_messages m "
-                    "JOIN tenants t ON t.id = m.tenant_id WHERE t.site_key = :k ORDER BY m.seq"
-                ),
-                {"k": site_key},
-            )
-        ]
+def resets(mails: list[EmailMessage], label: str) -> list[str]:
+    """The reset links mailed to the shop's owner, in the order they arrived."""
+    return [
+        line.strip()
+        for mail in mails
+        if mail["To"] == f"{label}@example.com"
+        for line in mail.get_body(("plain",)).get_content().splitlines()
+        if "/password/reset/" in line
+    ]
 
 
 def test_a_visitor_and_an_agent_on_two_workers_chat_and_a_killed_worker_loses_nothing(
@@ -261,7 +150,7 @@ def test_a_visitor_and_an_agent_on_two_workers_chat_and_a_killed_worker_loses_no
             box.press("Enter")
 
         say("hello across workers")
-        wait_for(lambda: "hello across workers" in visitor.acked, "the first ack", page)
+        wait_for(lambda: "hello across workers" in visitor.confirmed, "the first ack", page)
         near = visitor.nodes[-1]
         far = "w2" if near == "w1" else "w1"
         agent = agents[far]  # held by the other worker: only Redis connects the two
@@ -290,34 +179,49 @@ def test_a_visitor_and_an_agent_on_two_workers_chat_and_a_killed_worker_loses_no
         wait_for(lambda: len(visitor.nodes) >= 2, "the visitor's reconnection", page)
         rejoined = visitor.nodes[1:]
         assert rejoined == [far] * len(rejoined)  # through nginx, to the survivor
-        wait_for(lambda: all(w in visitor.acked for w in words), "every message's ack", page)
-        wait_for(
-            lambda: {m["text"] for m in agent.received} >= set(words),
-            "every message at the agent",
-            page,
-        )
+        wait_for(lambda: all(w in visitor.confirmed for w in words), "word of every one", page)
+        expect(widget.get_by_text("Sending…")).to_have_count(0)
+        for word in words:  # shown once each
+            expect(widget.locator(".m.v .bb").get_by_text(word, exact=True)).to_have_count(1)
+        # Acknowledged means broadcast: the agent on the survivor has each acked one live.
+        wait_for(lambda: visitor.acked <= {m["text"] for m in agent.received}, "the agent", page)
+        # The console reopens a chat after a reconnect or a reload (docs/realtime.md, since).
+        reopened = agent.call("open", {"conversation_id": conversation, "since": 0})
     finally:
         context.close()
         for each in agents.values():
             each.client.disconnect()
 
-    acked = {w: (visitor.acked[w]["client_id"], visitor.acked[w]["seq"]) for w in words}
+    # the browser heard of each message once, under one client id and seq
+    assert all(len(visitor.confirmed[w]) == 1 for w in words), visitor.confirmed
+    confirmed = {w: next(iter(visitor.confirmed[w])) for w in words}
     stored = stored_messages(owner_engine, site_key)
-    # the database: every message once, each acknowledged one where its ack said
+    # the database: every message once, where the browser was told it is
     assert [seq for *_, seq in stored] == list(range(1, len(stored) + 1))
     visitor_rows = {
         body: (client_id, seq) for sender, client_id, body, seq in stored if sender == "visitor"
     }
     assert sorted(visitor_rows) == sorted(["hello across workers", *words])
     assert len(visitor_rows) == len(stored) - 1  # no text twice; besides, the agent's reply
-    assert {w: visitor_rows[w] for w in words} == acked
-    # the agent: every message once, with the seq the database gave it
-    at_agent = [
+    assert {w: visitor_rows[w] for w in words} == confirmed
+    # the agent: live, every message it got once, as stored; reopened, all of them
+    live = [
         (m["text"], m["client_id"], m["seq"]) for m in agent.received if m["sender"] == "visitor"
     ]
-    assert sorted(at_agent) == sorted((w, *visitor_rows[w]) for w in visitor_rows)
+    assert len({text for text, *_ in live}) == len(live), live
+    assert all(visitor_rows[text] == (client_id, seq) for text, client_id, seq in live)
+    again = [
+        (m["text"], m["client_id"], m["seq"])
+        for m in reopened["messages"]
+        if m["sender"] == "visitor"
+    ]
+    assert sorted(again) == sorted((text, *row) for text, row in visitor_rows.items())
+    missed_live = sorted(set(visitor_rows) - {text for text, *_ in live})
     resent = len(visitor.sent) - len({m["client_id"] for m in visitor.sent})
-    print(f"visitor: {near} killed, then on {rejoined}; {resent} message(s) sent again")
+    print(
+        f"visitor: {near} killed, then on {rejoined}; {resent} message(s) sent again; "
+        f"{len(visitor.acked)} acked; not at the agent live, only reopened: {missed_live}"
+    )
 
     # serve-prod starts the killed worker again
     back = f"http://127.0.0.1:{topology.web_ports[near]}"
