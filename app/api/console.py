@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 
 from app.api import keys
 from app.api.inputs import ID_PATH, add_id_converter
-from app.api.serialize import members_by_id
+from app.api.schemas import members_by_id
 from app.console.views import admin_required
 from app.crm.models import ApiKey
 from app.features import requires_feature
