@@ -32,6 +32,9 @@ Model = TypeVar("Model", bound=BaseModel)
 
 # The largest id a row can have; SQLite cannot even compare a larger integer.
 MAX_ID = 2**63 - 1
+# Text with a character that str.strip() keeps: spelled out, because a pattern's \s differs
+# between JSON Schema's regular expressions and Python's (\x1c-\x1f, \x85, \ufeff).
+NOT_BLANK = r"[^\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class InputModel(BaseModel):

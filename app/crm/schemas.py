@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
 from app.schemas import (
     MAX_ID,
+    NOT_BLANK,
     OBJECT,
     OBJECTS,
     TEXT,
@@ -250,7 +251,7 @@ OrderId = Annotated[
     WithJsonSchema(
         {
             "oneOf": [
-                {"type": "string", "pattern": r"\S", "maxLength": EXTERNAL_ID_MAX},
+                {"type": "string", "pattern": NOT_BLANK, "maxLength": EXTERNAL_ID_MAX},
                 {"type": "integer"},
             ],
             "description": "The shop's order id; a number is kept as text.",
@@ -261,13 +262,13 @@ OrderId = Annotated[
 # (an empty one, on a new order: "placed")
 Status = Annotated[
     str,
-    Field(max_length=ORDER_STATUS_MAX, pattern=r"^$|\S"),
+    Field(max_length=ORDER_STATUS_MAX, pattern=f"^$|{NOT_BLANK}"),
     refused_as("status_invalid"),
     TEXT,
 ]
 StatusChange = Annotated[
     str,
-    Field(max_length=ORDER_STATUS_MAX, pattern=r"\S"),
+    Field(max_length=ORDER_STATUS_MAX, pattern=NOT_BLANK),
     refused_as("status_invalid"),
     TEXT,
 ]
@@ -279,7 +280,7 @@ NOT_AN_ITEM = {"code": "items_invalid", "field": "items"}
 
 
 class OrderItemInput(InputModel):
-    name: Annotated[str, Field(pattern=r"\S"), refused_as(**NOT_AN_ITEM), TEXT]
+    name: Annotated[str, Field(pattern=NOT_BLANK), refused_as(**NOT_AN_ITEM), TEXT]
     quantity: Annotated[
         int,
         Field(ge=1, le=MAX_QUANTITY),
