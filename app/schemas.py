@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, get_args
 
 from pydantic import (
@@ -115,6 +116,17 @@ def refused_as(code: str, *, shape: bool = False, **params) -> Refusal:
 
 def rule(check: Callable[[Any], Any], *codes: str, stated: bool = True) -> Rule:
     return Rule(check, codes=codes, stated=stated)
+
+
+def moment(text: str) -> datetime:
+    """An ISO-8601 moment with its time zone ("Z" too), else ``datetime_invalid``."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise refuse("datetime_invalid")
+    return at
 
 
 def is_text(value) -> bool:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from app.schemas import MAX_ID, refuse, refused_as, rule
+from app.schemas import MAX_ID, moment, refuse, refused_as, rule
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -65,12 +65,12 @@ def _before_entry(raw: str) -> tuple[datetime, int] | None:
         return None
     at, entry_id = _decoded(raw, (str, int))
     try:
-        moment = datetime.fromisoformat(at)
+        when = datetime.fromisoformat(at)
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+        when = None
+    if when is None or when.tzinfo is None:
         raise refuse("cursor_invalid")
-    return moment, entry_id
+    return when, entry_id
 
 
 def _cursor(decode) -> Any:
@@ -118,16 +118,6 @@ def _day(value: str) -> str:
     return value
 
 
-def _moment(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise refuse("datetime_invalid")
-    return moment
-
-
 Day = Annotated[
     str, rule(_day, "date_invalid"), WithJsonSchema({"type": "string", "format": "date"})
 ]
@@ -158,7 +148,7 @@ class CustomerListQuery(QueryModel):
     ordered_before: Day = Field(None, description="Last order before this day.")
     updated_since: Annotated[
         Any,
-        rule(_moment, "datetime_invalid"),
+        rule(moment, "datetime_invalid"),
         WithJsonSchema({"type": "string", "format": "date-time"}),
     ] = Field(None, description="Changed at or after this moment (with a time zone): for syncing.")
 

@@ -9,7 +9,6 @@ the shop's custom fields, an owner who is an active member, an order id already 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from app.schemas import (
     is_text,
     is_whole_number,
     kind,
+    moment,
     refuse,
     refused_as,
     rule,
@@ -219,19 +219,9 @@ Amount = Annotated[
 ]
 
 
-def _placed_at(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise refuse("datetime_invalid")
-    return moment
-
-
 Moment = Annotated[
     Any,
-    rule(_placed_at, "datetime_invalid"),
+    rule(moment, "datetime_invalid"),
     TEXT,
     WithJsonSchema(
         {
