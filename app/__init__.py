@@ -71,20 +71,25 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app import accounts, console, errors, ops
     from app.chat import views, widget
+    from app.console import coming
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
+    for placeholder in coming.BLUEPRINTS:
+        app.register_blueprint(placeholder)
     app.register_blueprint(views.bp)
 
     from app.api import console as api_console
     from app.api import views as api_views
-    from app.crm import identity as crm_identity
     from app.crm import (
+        field_admin,  # noqa: F401  (its routes join the crm blueprint)
         listeners,  # noqa: F401  (the CRM hears the chat's events)
+        record,  # noqa: F401  (its routes join the crm blueprint)
         transfer,  # noqa: F401  (its routes join the crm blueprint)
     )
+    from app.crm import identity as crm_identity
     from app.crm import panel as crm_panel
     from app.crm import views as crm_views
 
@@ -118,17 +123,16 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.cli.add_command(huike)
     app.cli.add_command(staff)
+    from app.features import GatedBlueprint, register_template_helpers
 
     @app.before_request
     def _start_request():
         bind_tenant(None)  # identity binds it (Flask-Login's loader); nothing else may
         g.tenant = current_user.tenant if current_user.is_authenticated else None
-        if (
-            g.tenant is not None
-            and g.tenant.status == "suspended"
-            and request.blueprint
-            in ("console", "chat", "crm", "crm_panel", "crm_identity", "api_keys", "billing")
-        ):
+        shop_page = request.blueprint in ("console", "chat", "crm_identity", "billing") or (
+            isinstance(app.blueprints.get(request.blueprint), GatedBlueprint)  # a paid module's
+        )
+        if g.tenant is not None and g.tenant.status == "suspended" and shop_page:
             return render_template("console/suspended.html"), 403
         return None
 
@@ -136,8 +140,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     @app.teardown_appcontext
     def _end_session(_exc: BaseException | None) -> None:
         db.remove()  # one session per request: nothing cached carries into the next
-
-    from app.features import register_template_helpers
 
     register_template_helpers(app)
     app.jinja_env.globals["current_language"] = current_language

@@ -9,7 +9,6 @@ from datetime import timedelta
 import stripe
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -29,6 +28,7 @@ from tenants.db import db
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
 from tenants.models import Membership
+from tenants.permissions import require_admin
 from tenants.plans import catalog, entitlements
 from tenants.service import seats_in_use
 
@@ -70,8 +70,7 @@ def _admins_only():
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
+    require_admin()
     return None
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app, edges
 from app.api import keys
+from app.api.models import ApiKey
 from app.chat import service as chat
 from app.chat import setup
 from app.chat.models import (
@@ -41,7 +42,6 @@ from app.chat.models import (
 )
 from app.crm import service as crm
 from app.crm.models import (
-    ApiKey,
     Customer,
     CustomField,
     Import,

@@ -5,7 +5,6 @@ form that made it; only its hash is kept."""
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -19,15 +18,15 @@ from flask_login import current_user, login_required
 
 from app.api import keys
 from app.api.inputs import ID_PATH, add_id_converter
+from app.api.models import ApiKey
 from app.api.schemas import members_by_id
-from app.console.views import admin_required
-from app.crm.models import ApiKey
-from app.features import requires_feature
+from app.features import GatedBlueprint
 from app.messages import message_for
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
+from tenants.permissions import admin_required
 
-bp = Blueprint("api_keys", __name__, url_prefix="/console/settings/api-keys")
+bp = GatedBlueprint("api_keys", __name__, feature="crm", url_prefix="/console/settings/api-keys")
 bp.record_once(add_id_converter)
 
 
@@ -52,14 +51,12 @@ def _list(error: ServiceError | None = None, name: str = "", status: int = 200):
 
 @bp.get("/")
 @admin_required
-@requires_feature("crm")
 def index():
     return _list()
 
 
 @bp.post("/")
 @admin_required
-@requires_feature("crm")
 def create():
     name = request.form.get("name", "")
     try:
@@ -74,7 +71,6 @@ def create():
 
 @bp.get(f"/<{ID_PATH}:key_id>/revoke")
 @admin_required
-@requires_feature("crm")
 def confirm_revoke(key_id: int):
     key = scoped_get(ApiKey, key_id) or abort(404)
     return render_template("api/revoke.html", key=key)
@@ -82,7 +78,6 @@ def confirm_revoke(key_id: int):
 
 @bp.post(f"/<{ID_PATH}:key_id>/revoke")
 @admin_required
-@requires_feature("crm")
 def revoke(key_id: int):
     try:
         key = keys.revoke(key_id)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.crm.models import ApiKey
+from app.api.models import ApiKey
 from tenants.db import cross_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 

@@ -9,7 +9,7 @@ shape (errors.py). Each route declares its operation for the document where it i
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -36,10 +36,13 @@ from app.api.schemas import (
 from app.crm import service as crm
 from app.crm.models import Customer as CustomerRow
 from app.crm.schemas import CustomerInput, OrderChanges, OrderInput
+from app.features import GatedBlueprint
 from tenants.db import db
 from tenants.errors import ServiceError
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = GatedBlueprint(  # the contract is public; the rest is the CRM's, for a shop with it
+    "api", __name__, feature="crm", url_prefix="/api/v1", open_endpoints=["openapi_document"]
+)
 bp.record_once(add_id_converter)
 
 # The customer's rules the service checks against the shop's data (its custom fields and
@@ -61,11 +64,9 @@ def _authenticate():
     request.max_content_length = errors.MAX_BODY
     op = operation_of(request.endpoint)
     if op is not None and op.public:
-        return None
-    refused = auth.authenticate()
-    if refused is None:
-        check_params(op.query.model_fields if op and op.query else ())
-    return refused
+        return
+    auth.authenticate()
+    check_params(op.query.model_fields if op and op.query else ())
 
 
 @bp.errorhandler(ServiceError)

@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from app.chat import service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
-from app.chat.widget import store_upload
-from app.console.views import admin_required
+from app.chat.uploads import store_upload
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
+from tenants.permissions import admin_required
 from tenants.service import members
 
 bp = Blueprint("chat", __name__, url_prefix="/console")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
-import filetype
 from flask import (
     Blueprint,
     Response,
@@ -30,9 +28,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.chat import flood, service, signals
-from app.chat.models import Attachment, Conversation, InvitationRule, Message
+from app.chat.models import Attachment, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
 from app.chat.peers import AGENT, agents_room, emit_after_commit
+from app.chat.uploads import store_upload, upload_dir, visitor_may_see
 from app.extensions import csrf, limiter
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get
@@ -43,17 +42,6 @@ csrf.exempt(bp)
 limiter.exempt(bp)  # flood control here is per visitor and per address (app.chat.flood)
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "widget"
-UPLOAD_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "application/zip",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 def _lang() -> str:
@@ -304,35 +292,6 @@ def leave():
 # --- files -------------------------------------------------------------------------------
 
 
-def upload_dir(tenant_id: int) -> Path:
-    path = Path(current_app.config["INSTANCE_DIR"]) / "uploads" / str(tenant_id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def store_upload(file_storage, visitor_id: int | None) -> Attachment:
-    """Keep an uploaded file under the shop's own folder, if its bytes are an allowed type."""
-    if file_storage is None or not file_storage.filename:
-        raise ServiceError("file_missing", field="file")
-    data = file_storage.read(UPLOAD_MAX_BYTES + 1)
-    if len(data) > UPLOAD_MAX_BYTES:
-        raise ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in UPLOAD_TYPES:
-        raise ServiceError("file_type", field="file")
-    attachment = Attachment(
-        visitor_id=visitor_id,
-        name=Path(file_storage.filename).name[:200],
-        content_type=kind.mime,
-        size=len(data),
-        storage_key=f"{secrets.token_hex(16)}.{kind.extension}",
-    )
-    db.add(attachment)
-    db.flush()
-    (upload_dir(attachment.tenant_id) / attachment.storage_key).write_bytes(data)
-    return attachment
-
-
 def per_visitor_flood_check(kind: str) -> Callable[[dict], None]:
     """The visitor named by a valid token (no query needed: it is signed) uses up ``kind``."""
 
@@ -355,21 +314,6 @@ def upload():
     return jsonify(attachment=attachment_json(attachment, token)), 201
 
 
-def _visitor_may_see(attachment: Attachment, visitor) -> bool:
-    if attachment.visitor_id == visitor.id:
-        return True
-    in_their_chat = (
-        select(Message.id)
-        .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(
-            Message.attachment_id == attachment.id,
-            Message.sender == "agent",
-            Conversation.visitor_id == visitor.id,
-        )
-    )
-    return db.scalar(in_their_chat) is not None
-
-
 @bp.get("/files/<int:attachment_id>")
 def file(attachment_id: int):
     """To the shop's agents (session) or to the visitor in whose chat it is (token)."""
@@ -384,7 +328,7 @@ def file(attachment_id: int):
         bind_tenant(parsed[0])
         visitor = service.visitor_by_key(parsed[1])
         attachment = scoped_get(Attachment, attachment_id)
-        if visitor is None or attachment is None or not _visitor_may_see(attachment, visitor):
+        if visitor is None or attachment is None or not visitor_may_see(attachment, visitor):
             abort(404)
     if attachment is None:
         abort(404)

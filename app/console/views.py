@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.features import current_entitlements, requires_feature
+from app.features import current_entitlements
 from app.forms import act
 from tenants import service
 from tenants.db import scoped_get
 from tenants.mail import send_mail
 from tenants.models import Membership
+from tenants.permissions import admin_required
 from tenants.plans import catalog
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -26,13 +25,9 @@ MODULES = [
     ("chat.inbox", _l("Left messages"), None),
     ("chat.history", _l("History"), None),
     ("crm.customers", _l("Customers"), "crm"),
-    ("console.calls", _l("Calls"), "calls"),
-    ("console.robot", _l("Robot"), "robot"),
-    ("console.analytics", _l("Analytics"), "analytics"),
-]
-# Paid modules still to be built: their page says so, behind the plan gate.
-UPCOMING = [
-    (e.split(".", 1)[1], feature) for e, _label, feature in MODULES if e.startswith("console.")
+    ("calls.index", _l("Calls"), "calls"),  # coming (app/console/coming.py)
+    ("robot.index", _l("Robot"), "robot"),
+    ("analytics.index", _l("Analytics"), "analytics"),
 ]
 
 
@@ -45,16 +40,6 @@ def _signed_in() -> None:
 @bp.app_context_processor
 def _navigation():
     return {"modules": MODULES}
-
-
-def admin_required(fn):
-    @wraps(fn)
-    def check(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return fn(*args, **kwargs)
-
-    return check
 
 
 def snippet_url() -> str:
@@ -70,18 +55,6 @@ def home():
         seats_used=service.seats_in_use(),
         welcome=request.args.get("welcome") == "1",
     )
-
-
-def _module_page(endpoint: str, feature: str | None):
-    def page():
-        return render_template("console/module.html", module=endpoint)
-
-    page.__name__ = page.__qualname__ = f"module_{endpoint}"
-    return requires_feature(feature)(page) if feature else page
-
-
-for _endpoint, _feature in UPCOMING:
-    bp.add_url_rule(f"/{_endpoint}", _endpoint, _module_page(_endpoint, _feature))
 
 
 @bp.get("/upgrade")

@@ -10,10 +10,11 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.console.views import admin_required, snippet_url
+from app.console.views import snippet_url
 from app.crm import service as crm
 from app.forms import act
 from tenants.errors import ServiceError
+from tenants.permissions import admin_required
 
 bp = Blueprint("crm_identity", __name__, url_prefix="/console/settings/identity")
 log = logging.getLogger("huike.crm")

@@ -1,5 +1,5 @@
 """CRM tables: customers with their phones, e-mails and tags, the admin's custom fields,
-orders, the timeline, saved filters, imports and the shops' API keys."""
+orders, the timeline, saved filters and imports."""
 
 from __future__ import annotations
 
@@ -183,23 +183,6 @@ class SavedFilter(TenantScoped, Base):
         ForeignKey("memberships.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ApiKey(TenantScoped, Base):
-    """A shop's key for /api/v1; only a hash is stored, the key is shown once."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80))
-    prefix: Mapped[str] = mapped_column(String(16))  # shown in the list to tell keys apart
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("memberships.id", ondelete="SET NULL")
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
 
 
 class Import(TenantScoped, Base):

@@ -9,26 +9,38 @@ or e-mail; without it, an upgrade prompt. Names and the "returning" mark show on
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.chat.models import Conversation, Visitor
-from app.chat.payloads import member_name, visitor_json
-from app.chat.peers import AGENT, agents_room
-from app.chat.service import open_conversation
+from app.chat.payloads import member_name
+from app.chat.widget import announce_visitor
 from app.crm import recognition
 from app.crm import service as crm
 from app.crm.models import Customer, Order, TimelineEntry
-from app.extensions import socketio
-from app.features import current_entitlements, requires_feature
+from app.features import GatedBlueprint
 from app.messages import message_for
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
-bp = Blueprint("crm_panel", __name__, url_prefix="/console/visitors")
 SHOWN = 5  # of each list; the full record has the rest
+
+
+def _upgrade_prompt():
+    """Without CRM the panel is the upgrade prompt, in its place in the chat page (which loads
+    it as the panel); a form sent from a panel drawn before the plan changed is refused."""
+    return render_template("crm/_panel.html", locked=True), 200 if request.method == "GET" else 402
+
+
+bp = GatedBlueprint(
+    "crm_panel",
+    __name__,
+    feature="crm",
+    url_prefix="/console/visitors",
+    locked_page=_upgrade_prompt,
+)
 
 
 @bp.before_request
@@ -46,14 +58,10 @@ def _visitor_or_404(visitor_id: int) -> Visitor:
 
 @bp.get("/<int:visitor_id>/customer")
 def panel(visitor_id: int):
-    visitor = _visitor_or_404(visitor_id)
-    if not current_entitlements().has("crm"):
-        return render_template("crm/_panel.html", locked=True, visitor=visitor)
-    return _render(visitor)
+    return _render(_visitor_or_404(visitor_id))
 
 
 @bp.post("/<int:visitor_id>/customer/notes")
-@requires_feature("crm")
 def add_note(visitor_id: int):
     visitor = _visitor_or_404(visitor_id)
     customer = recognition.customer_of(visitor)
@@ -61,31 +69,23 @@ def add_note(visitor_id: int):
         abort(404)
     text = request.form.get("text", "")
     try:
-        crm.add_note(customer, current_user.membership.id, text)
-        db.commit()
+        with db.begin_nested():  # a refusal undoes only this, before the panel shows it
+            crm.add_note(customer, current_user.membership.id, text)
     except ServiceError as error:
-        db.rollback()
         return _render(visitor, error=message_for(error), note_text=text), 400
     return _render(visitor)
 
 
 @bp.post("/<int:visitor_id>/customer/link")
-@requires_feature("crm")
 def link(visitor_id: int):
     visitor = _visitor_or_404(visitor_id)
     phone, email = request.form.get("phone", ""), request.form.get("email", "")
     try:
-        recognition.link(visitor, phone, email)
-        db.commit()
+        with db.begin_nested():
+            recognition.link(visitor, phone, email)
     except ServiceError as error:
-        db.rollback()
         return _render(visitor, error=message_for(error), phone=phone, email=email), 400
-    socketio.emit(  # every agent's lists show the name now
-        "visitor",
-        visitor_json(visitor, open_conversation(visitor) is not None),
-        to=agents_room(visitor.tenant_id),
-        namespace=AGENT,
-    )
+    announce_visitor(visitor)  # every agent's lists show the name, once it is stored
     return _render(visitor)
 
 

@@ -32,21 +32,31 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer, selectinload
 
 from app.chat.service import agent_names
-from app.console.views import admin_required
 from app.crm import imports, service
+from app.crm.import_mapping import (
+    CUSTOMER_TARGETS,
+    EXPORT_COLUMNS,
+    EXPORT_FACTS,
+    IGNORE,
+    ORDER_TARGETS,
+    check_mapping,
+    field_header,
+    guess_mapping,
+)
 from app.crm.models import Customer, Import
+from app.crm.spreadsheet import guard_cell
 from app.crm.views import bp, error_text, filter_params
-from app.features import requires_feature
 from app.forms import act
 from tenants.db import bind_tenant, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, User
+from tenants.permissions import admin_required
 
 HISTORY = 20
 REPORT_ERRORS = 500  # shown on the page; the CSV has them all
 EXPORT_CHUNK = 500
 TARGET_NAMES = {
-    imports.IGNORE: _l("Don't import"),
+    IGNORE: _l("Don't import"),
     "huike_id": _l("Huike id (updates that customer)"),
     "name": _l("Name"),
     "external_id": _l("Your user id (external id)"),
@@ -76,8 +86,8 @@ def _import_or_404(import_id: int, for_update: bool = False) -> Import:
 
 def _targets(kind: str) -> list[tuple[str, str]]:
     """(target, words) for the mapping's choices, custom fields after the standard ones."""
-    standard = imports.CUSTOMER_TARGETS if kind == "customers" else imports.ORDER_TARGETS
-    choices = [(imports.IGNORE, str(TARGET_NAMES[imports.IGNORE]))]
+    standard = CUSTOMER_TARGETS if kind == "customers" else ORDER_TARGETS
+    choices = [(IGNORE, str(TARGET_NAMES[IGNORE]))]
     choices += [(t, str(TARGET_NAMES[t])) for t in standard]
     if kind == "customers":
         choices += [
@@ -91,7 +101,6 @@ def _targets(kind: str) -> list[tuple[str, str]]:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@requires_feature("crm")
 @admin_required
 def import_start():
     kind = request.form.get("kind", "customers")
@@ -125,7 +134,6 @@ def import_start():
 
 
 @bp.route("/import/<int:import_id>", methods=["GET", "POST"])
-@requires_feature("crm")
 @admin_required
 def import_mapping(import_id: int):
     imp = _import_or_404(import_id, for_update=request.method == "POST")
@@ -133,17 +141,16 @@ def import_mapping(import_id: int):
         return redirect(url_for("crm.import_report", import_id=imp.id))
     header, first_rows, row_count = imports.preview(imp)
     fields = service.custom_fields()
-    mapping = imp.mapping or imports.guess_mapping(imp.kind, header, fields)
+    mapping = imp.mapping or guess_mapping(imp.kind, header, fields)
     error, bad_column = None, None
     if request.method == "POST":
         mapping = {str(i): request.form.get(f"column-{i}", "") for i in range(len(header))}
         try:
-            imp.mapping = imports.check_mapping(imp.kind, mapping, header, fields)
-            imports.run_import(imp)
-            db.commit()
+            with db.begin_nested():  # refused: the page shows why, the import still pending
+                imp.mapping = check_mapping(imp.kind, mapping, header, fields)
+                imports.run_import(imp)
             return redirect(url_for("crm.import_report", import_id=imp.id))
         except ServiceError as exc:
-            db.rollback()
             error, bad_column = error_text(exc), exc.field
     return render_template(
         "crm/import_mapping.html",
@@ -170,7 +177,6 @@ def _error_words(entry: dict) -> str:
 
 
 @bp.get("/import/<int:import_id>/report")
-@requires_feature("crm")
 @admin_required
 def import_report(import_id: int):
     imp = _import_or_404(import_id)
@@ -188,7 +194,6 @@ def import_report(import_id: int):
 
 
 @bp.get("/import/<int:import_id>/errors.csv")
-@requires_feature("crm")
 @admin_required
 def import_errors(import_id: int):
     """The rows that failed, as they were, with what was wrong: fix them and import again."""
@@ -206,7 +211,6 @@ def import_errors(import_id: int):
 
 
 @bp.get("/export.csv")
-@requires_feature("crm")
 def export():
     """The customers of the list's filter (or all), streamed: any number fits in memory."""
     params = filter_params(request.args)
@@ -239,7 +243,7 @@ def _export_lines(
     # Flask tears the request down (and so its session) before a streamed body runs: this
     # one runs in a new session, bound to the tenant the sign-in bound for the request.
     bind_tenant(tenant_id)
-    header = [*imports.EXPORT_COLUMNS, *map(imports.field_header, fields), *imports.EXPORT_FACTS]
+    header = [*EXPORT_COLUMNS, *map(field_header, fields), *EXPORT_FACTS]
     batch = [header]
     first = True
     for customer in db.scalars(query):
@@ -281,7 +285,7 @@ def _csv_text(lines: list[list], bom: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for line in lines:
-        writer.writerow([imports.guard_cell(v) for v in line])
+        writer.writerow([guard_cell(v) for v in line])
     return ("\ufeff" if bom else "") + buffer.getvalue()
 
 

@@ -4,7 +4,7 @@ shop is refused; a key is the shop's, whatever cookie comes with it."""
 from datetime import timedelta
 
 from app.api import keys
-from app.crm.models import ApiKey
+from app.api.models import ApiKey
 from tenants.db import bind_tenant, cross_tenant, db, utcnow
 
 from ..conftest import login, set_tenant

@@ -3,7 +3,8 @@ contacts of another shop behave exactly as if they did not exist."""
 
 from sqlalchemy import select
 
-from app.crm.models import ApiKey, Customer, CustomerPhone, Order
+from app.api.models import ApiKey
+from app.crm.models import Customer, CustomerPhone, Order
 from tenants.db import bind_tenant, db
 
 from ..conftest import login

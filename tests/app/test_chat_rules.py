@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from app.chat import service, setup
+from app.chat import presence, service, setup
 from app.chat.models import ChatSettings, Conversation
 from tenants.db import bind_tenant, db
 
@@ -180,7 +180,7 @@ def test_a_new_shops_first_requests_racing_to_make_its_chat_settings_all_get_the
         def __getattr__(self, name):
             return getattr(db, name)
 
-    monkeypatch.setattr(service, "db", FirstLookMisses())
+    monkeypatch.setattr(presence, "db", FirstLookMisses())
     assert service.settings().color == "#123456"  # the other's row, not a unique violation
     monkeypatch.undo()
     assert len(db.scalars(select(ChatSettings)).all()) == 1

@@ -4,6 +4,7 @@ import re
 
 from sqlalchemy import select
 
+from app.api.models import ApiKey
 from app.chat.models import (
     Attachment,
     Conversation,
@@ -15,7 +16,6 @@ from app.chat.models import (
     QuickReply,
 )
 from app.crm.models import (
-    ApiKey,
     Customer,
     CustomerEmail,
     CustomerPhone,

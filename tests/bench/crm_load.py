@@ -952,7 +952,7 @@ def measure_import(shop: Shop, gen: Generator, args, database_name: str, say) ->
         return {"measured": False, "reason": "app/crm/imports.py does not exist yet"}
     from sqlalchemy import func, select
 
-    from app.crm import service
+    from app.crm import import_mapping, service
     from app.crm.models import Customer, Import
     from tenants.db import bind_tenant, db, scoped_get
 
@@ -979,8 +979,8 @@ def measure_import(shop: Shop, gen: Generator, args, database_name: str, say) ->
         imp = scoped_get(Import, import_id)
         fields = service.custom_fields()
         header, _rows = imports.read_table(imp.content)
-        guessed = imports.guess_mapping(imp.kind, header, fields)
-        imp.mapping = imports.check_mapping(imp.kind, guessed, header, fields)
+        guessed = import_mapping.guess_mapping(imp.kind, header, fields)
+        imp.mapping = import_mapping.check_mapping(imp.kind, guessed, header, fields)
         imports.run_import(imp)
         db.commit()
         finished = time.perf_counter()

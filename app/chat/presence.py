@@ -1,0 +1,145 @@
+"""The shop's chat settings and hours, and its agents' presence: who is online, connected and
+how many chats each has open."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.chat.models import AgentState, ChatSettings, Conversation, GroupMember
+from tenants.db import current_tenant_id, db, utcnow
+from tenants.errors import ServiceError
+from tenants.models import Membership
+
+PRESENCE_TTL = timedelta(seconds=90)  # workers refresh their agents' seen_at every 30 s
+STATUSES = ("online", "away", "offline")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def insert_or_nothing(table, dialect: str):
+    """``INSERT … ON CONFLICT DO NOTHING`` in the database's own words (PostgreSQL, SQLite)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def settings() -> ChatSettings:
+    """The shop's chat settings, made on first use. Concurrent first requests may both find
+    none: the insert that loses the race does nothing, and both read the one row."""
+    found = db.scalar(select(ChatSettings))
+    if found is None:
+        tenant_id = current_tenant_id()
+        if tenant_id is None:
+            raise RuntimeError("no tenant bound for chat settings")
+        connection = db.connection()
+        statement = insert_or_nothing(ChatSettings.__table__, connection.dialect.name)
+        connection.execute(statement, {"tenant_id": tenant_id})  # the columns' defaults
+        found = db.scalar(select(ChatSettings))
+    return found
+
+
+def in_hours(chat: ChatSettings, timezone: str, now: datetime | None = None) -> bool:
+    """Inside the weekly schedule, in the shop's time zone (no schedule: always open)."""
+    if not chat.schedule:
+        return True
+    local = (now or utcnow()).astimezone(ZoneInfo(timezone))
+    hhmm = local.strftime("%H:%M")
+    for start, end in chat.schedule.get(WEEKDAYS[local.weekday()], []):
+        if start <= hhmm < end:
+            return True
+    return False
+
+
+def agent_state(membership_id: int) -> AgentState:
+    state = db.scalar(select(AgentState).where(AgentState.membership_id == membership_id))
+    if state is None:
+        state = AgentState(membership_id=membership_id)
+        db.add(state)
+        db.flush()
+    return state
+
+
+def online_agents(group_id: int | None = None) -> list[AgentState]:
+    query = (
+        select(AgentState)
+        .join(Membership, AgentState.membership_id == Membership.id)
+        .where(
+            AgentState.status == "online",
+            AgentState.connections > 0,
+            AgentState.seen_at >= utcnow() - PRESENCE_TTL,
+            Membership.status == "active",
+        )
+    )
+    if group_id is not None and _group_has_members(group_id):
+        query = query.join(
+            GroupMember, GroupMember.membership_id == AgentState.membership_id
+        ).where(GroupMember.group_id == group_id)
+    return list(db.scalars(query))
+
+
+def _group_has_members(group_id: int) -> bool:
+    return db.scalar(select(GroupMember.id).where(GroupMember.group_id == group_id)) is not None
+
+
+def set_status(membership_id: int, status: str) -> AgentState:
+    if status not in STATUSES:
+        raise ServiceError("bad_status", field="status")
+    state = agent_state(membership_id)
+    state.status = status
+    return state
+
+
+def agent_connected(membership_id: int) -> AgentState:
+    state = agent_state(membership_id)
+    state.connections += 1
+    state.seen_at = utcnow()
+    return state
+
+
+def agents_seen(membership_ids: list[int], now: datetime | None = None) -> None:
+    """A worker's heartbeat for the agents connected to it."""
+    db.execute(
+        update(AgentState)
+        .where(AgentState.membership_id.in_(membership_ids))
+        .values(seen_at=now or utcnow())
+    )
+
+
+def agent_disconnected(membership_id: int) -> AgentState:
+    state = agent_state(membership_id)
+    state.connections = max(0, state.connections - 1)
+    return state
+
+
+def open_load(membership_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.assignee_id == membership_id, Conversation.status == "open")
+    )
+
+
+def agent_names() -> dict[int, str]:
+    rows = db.scalars(select(Membership))
+    return {m.id: m.user.name or m.user.email.split("@")[0] for m in rows}
+
+
+def agents_summary() -> list[dict]:
+    states = {s.membership_id: s for s in db.scalars(select(AgentState))}
+    fresh = utcnow() - PRESENCE_TTL
+    summary = []
+    for member in db.scalars(select(Membership).where(Membership.status == "active")):
+        state = states.get(member.id)
+        live = state is not None and state.connections > 0 and (state.seen_at or fresh) > fresh
+        summary.append(
+            {
+                "id": member.id,
+                "name": member.user.name or member.user.email.split("@")[0],
+                "role": member.role,
+                "status": state.status if live else "offline",
+                "open_chats": open_load(member.id),
+            }
+        )
+    return summary

@@ -1,0 +1,234 @@
+"""Customers and their contacts: finding one, the rules of their data, saving and forgetting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select, update
+
+from app.chat.models import Visitor
+from app.crm.fields import check_field_value, custom_fields
+from app.crm.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
+from app.crm.values import normalize_phone, normalize_tag, shop_country
+from tenants.db import db, scoped_get, utcnow
+from tenants.errors import ServiceError
+from tenants.models import Membership
+from tenants.service import normalize_email
+
+MAX_PHONES = MAX_EMAILS = 10
+MAX_TAGS = 30
+
+
+def customer_or_404(customer_id) -> Customer:
+    try:
+        customer = scoped_get(Customer, int(customer_id))
+    except (TypeError, ValueError):
+        customer = None
+    if customer is None:
+        raise ServiceError("not_found", field="customer_id")
+    return customer
+
+
+def live(customer: Customer | None) -> Customer | None:
+    """Follow merges to the customer that lives on."""
+    seen = 0
+    while customer is not None and customer.merged_into_id and seen < 20:
+        customer, seen = scoped_get(Customer, customer.merged_into_id), seen + 1
+    return customer
+
+
+def find_by_contact(
+    external_id: str | None = None, phones: Iterable[str] = (), emails: Iterable[str] = ()
+) -> Customer | None:
+    """The customer with this external id, else one of these (normalised) phones or e-mails."""
+    if external_id:
+        found = db.scalar(select(Customer).where(Customer.external_id == external_id))
+        if found is not None:
+            return live(found)
+    phones, emails = list(phones), list(emails)
+    if phones:
+        found = db.scalar(
+            select(Customer).join(CustomerPhone).where(CustomerPhone.e164.in_(phones)).limit(1)
+        )
+        if found is not None:
+            return live(found)
+    if emails:
+        found = db.scalar(
+            select(Customer).join(CustomerEmail).where(CustomerEmail.email.in_(emails)).limit(1)
+        )
+        if found is not None:
+            return live(found)
+    return None
+
+
+def _owner_id(raw) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        member = scoped_get(Membership, int(raw))
+    except (TypeError, ValueError):
+        member = None
+    if member is None or member.status != "active":
+        raise ServiceError("owner_invalid", field="owner_id")
+    return member.id
+
+
+def _clean(data: dict, customer: Customer | None) -> dict:
+    """Validate every given key of a customer's data; raise on the first bad one."""
+    clean: dict = {}
+    if "name" in data:
+        name = " ".join(str(data["name"] or "").split())
+        if len(name) > 120:
+            raise ServiceError("too_long", field="name", max=120)
+        clean["name"] = name
+    if "company" in data:
+        company = str(data["company"] or "").strip()
+        if len(company) > 200:
+            raise ServiceError("too_long", field="company", max=200)
+        clean["company"] = company
+    if "external_id" in data:
+        external_id = str(data["external_id"] or "").strip() or None
+        if external_id and len(external_id) > 128:
+            raise ServiceError("too_long", field="external_id", max=128)
+        if external_id:
+            other = _held_by_another(Customer.id, Customer.external_id, external_id, customer)
+            if other:
+                raise ServiceError(
+                    "external_id_taken", field="external_id", value=external_id, customer_id=other
+                )
+        clean["external_id"] = external_id
+    if "phones" in data:
+        region = shop_country()
+        given = [p for p in data["phones"] or () if p and p.strip()]  # blank: no phone
+        phones = list(dict.fromkeys(normalize_phone(p, region) for p in given))
+        if len(phones) > MAX_PHONES:
+            raise ServiceError("too_many", field="phones", max=MAX_PHONES)
+        for phone in phones:
+            other = _held_by_another(CustomerPhone.customer_id, CustomerPhone.e164, phone, customer)
+            if other:
+                raise ServiceError("phone_taken", field="phones", value=phone, customer_id=other)
+        clean["phones"] = phones
+    if "emails" in data:
+        emails = []
+        for raw in data["emails"] or ():
+            if raw and raw.strip():  # blank: no e-mail
+                try:
+                    emails.append(normalize_email(raw))
+                except ServiceError as exc:
+                    raise ServiceError("email_invalid", field="emails", value=raw) from exc
+        emails = list(dict.fromkeys(emails))
+        if len(emails) > MAX_EMAILS:
+            raise ServiceError("too_many", field="emails", max=MAX_EMAILS)
+        for email in emails:
+            other = _held_by_another(
+                CustomerEmail.customer_id, CustomerEmail.email, email, customer
+            )
+            if other:
+                raise ServiceError(
+                    "email_taken_customer", field="emails", value=email, customer_id=other
+                )
+        clean["emails"] = emails
+    if "tags" in data:
+        tags = list(dict.fromkeys(t for t in map(normalize_tag, data["tags"] or ()) if t))
+        if len(tags) > MAX_TAGS:
+            raise ServiceError("too_many", field="tags", max=MAX_TAGS)
+        clean["tags"] = tags
+    if "fields" in data:
+        given = data["fields"] or {}
+        if not isinstance(given, dict):
+            raise ServiceError("fields_invalid", field="fields")
+        known = {f.key: f for f in custom_fields()}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise ServiceError("field_unknown", field="fields", key=unknown[0])
+        values = dict(customer.fields or {}) if customer else {}
+        for key, raw in given.items():
+            value = check_field_value(known[key], raw)
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        clean["fields"] = values
+    if "owner_id" in data:
+        clean["owner_id"] = _owner_id(data["owner_id"])
+    return clean
+
+
+def _held_by_another(owner_id, key, value, customer: Customer | None) -> int | None:
+    """The id of the other customer of the shop whose ``key`` is ``value`` (one owner each)."""
+    other = db.scalar(select(owner_id).where(key == value))
+    return other if other and (customer is None or other != customer.id) else None
+
+
+def save_customer(
+    customer: Customer | None, data: dict, source: str = "manual", author_id: int | None = None
+) -> Customer:
+    """Create (customer None) or change a customer from the keys present in ``data``."""
+    clean = _clean(data, customer)
+    created = customer is None
+    if created:
+        customer = Customer(source=source)
+        db.add(customer)
+    for key in ("name", "company", "external_id", "owner_id", "fields"):
+        if key in clean:
+            setattr(customer, key, clean[key])
+    customer.name_key = (customer.name or "").lower()
+    if "phones" in clean:
+        _replace(customer.phones, clean["phones"], lambda v: CustomerPhone(e164=v), "e164")
+    if "emails" in clean:
+        _replace(customer.emails, clean["emails"], lambda v: CustomerEmail(email=v), "email")
+    if "tags" in clean:
+        _replace(customer.tags, clean["tags"], lambda v: CustomerTag(tag=v), "tag")
+    customer.updated_at = utcnow()
+    db.flush()
+    return customer
+
+
+def _replace(rows: list, values: list[str], make, attr: str) -> None:
+    keep = set(values)
+    for row in [r for r in rows if getattr(r, attr) not in keep]:
+        rows.remove(row)
+    have = {getattr(r, attr) for r in rows}
+    # deletes first, so a value moving between rows never trips the unique constraint
+    db.flush()
+    rows.extend(make(v) for v in values if v not in have)
+
+
+def add_contacts(customer: Customer, phones: Iterable[str] = (), emails: Iterable[str] = ()):
+    """Add the phones and e-mails not yet anyone's; those another customer has stay theirs."""
+    for phone in phones:
+        taken = db.scalar(select(CustomerPhone.id).where(CustomerPhone.e164 == phone))
+        if phone and not taken and len(customer.phones) < MAX_PHONES:
+            customer.phones.append(CustomerPhone(e164=phone))
+    for email in emails:
+        taken = db.scalar(select(CustomerEmail.id).where(CustomerEmail.email == email))
+        if email and not taken and len(customer.emails) < MAX_EMAILS:
+            customer.emails.append(CustomerEmail(email=email))
+    db.flush()
+
+
+def customer_snapshot(customer: Customer) -> dict:
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "external_id": customer.external_id,
+        "company": customer.company,
+        "phones": [p.e164 for p in customer.phones],
+        "emails": [e.email for e in customer.emails],
+        "tags": [t.tag for t in customer.tags],
+        "fields": dict(customer.fields or {}),
+    }
+
+
+def owners() -> list[Membership]:
+    return list(
+        db.scalars(select(Membership).where(Membership.status == "active").order_by(Membership.id))
+    )
+
+
+def delete_customer(customer: Customer) -> None:
+    """Forget a customer (a privacy request): their visitors stay, unlinked."""
+    db.execute(update(Visitor).where(Visitor.customer_id == customer.id).values(customer_id=None))
+    db.execute(delete(Customer).where(Customer.merged_into_id == customer.id))
+    db.delete(customer)
+    db.flush()
