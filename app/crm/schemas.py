@@ -12,9 +12,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-import phonenumbers
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema
 
+from app.crm.values import MAX_AMOUNT, normalize_phone, normalize_tag
 from app.schemas import (
     MAX_ID,
     NOT_BLANK,
@@ -41,13 +41,9 @@ COMPANY_MAX = 200
 EXTERNAL_ID_MAX = 128
 MAX_PHONES = MAX_EMAILS = 10
 MAX_TAGS = 30
-TAG_MAX = 40
 ORDER_STATUS_MAX = 32
 MAX_ITEMS = 200
 MAX_QUANTITY = 1_000_000
-# The largest amount, in major units: its minor units fit the integer columns (2^31 - 1 on
-# PostgreSQL), where 10^12 overflowed into a 500.
-MAX_AMOUNT = 10_000_000
 # An amount as text: digits, and decimals after a point ("199.50"; not "1e3", not " 5").
 AMOUNT_TEXT = r"[0-9]+(\.[0-9]+)?"
 
@@ -73,15 +69,11 @@ def normalize_phones(given: list[str], info: ValidationInfo) -> list[str]:
     country code is read in the shop's country (``region`` in the validation context)."""
     phones = []
     for raw in given:
-        if not raw.strip():
-            continue
-        try:
-            number = phonenumbers.parse(raw.strip(), _region(info))
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            raise refuse("phone_invalid", value=raw)
-        phones.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        if raw.strip():
+            try:
+                phones.append(normalize_phone(raw, _region(info)))
+            except ServiceError:
+                raise refuse("phone_invalid", value=raw) from None
     return list(dict.fromkeys(phones))
 
 
@@ -97,9 +89,8 @@ def normalize_emails(given: list[str]) -> list[str]:
 
 
 def normalize_tags(given: list[str]) -> list[str]:
-    """Spaces collapsed, cut at TAG_MAX characters, each once; blank ones left out."""
-    tags = (collapse_spaces(tag)[:TAG_MAX] for tag in given)
-    return list(dict.fromkeys(tag for tag in tags if tag))
+    """Spaces collapsed, cut at MAX_TAG characters, each once; blank ones left out."""
+    return list(dict.fromkeys(tag for tag in map(normalize_tag, given) if tag))
 
 
 def _external_id(value):

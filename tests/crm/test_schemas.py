@@ -3,8 +3,10 @@ customer becomes, and the code, field and limit each broken rule answers."""
 
 import pytest
 
-from app.crm.schemas import CustomerInput, OrderInput
+from app.crm import service as crm
+from app.crm.schemas import MAX_TAGS, CustomerInput, OrderInput
 from app.schemas import checked
+from tenants.db import bind_tenant
 from tenants.errors import ServiceError
 
 
@@ -89,3 +91,26 @@ def test_an_orders_refusals_name_the_nested_field():
         "customer.mobile",
     )
     assert refusal(OrderInput, {"customer": {}}) == ("required", "order_id", {})
+
+
+def test_the_service_saves_what_the_model_allows_and_counts_a_repeated_entry_once(two_tenants):
+    """save_customer (every caller: the API, the console, the import, recognition) checks a
+    customer with the model; a console form adding a tag it has counts it once."""
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    customer = crm.customer_or_404(a.customer.id)
+    tags = [f"tag {i}" for i in range(MAX_TAGS)]
+    crm.save_customer(customer, {"tags": tags, "owner_id": str(a.agent.id), "name": None})
+    crm.save_customer(customer, {"tags": [*tags, tags[0]]})
+    assert sorted(t.tag for t in customer.tags) == sorted(tags)
+    assert (customer.owner_id, customer.name) == (a.agent.id, "")  # the form's text; null: none
+    for data, expected in (
+        ({"tags": [*tags, "one more"]}, ("too_many", "tags")),
+        ({"name": "X" * 121}, ("too_long", "name")),
+        ({"phones": ["12345"]}, ("phone_invalid", "phones")),
+        ({"company": 5}, ("type_invalid", "company")),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            crm.save_customer(customer, data)
+        assert (refused.value.code, refused.value.field) == expected
+    bind_tenant(None)
