@@ -45,6 +45,8 @@ class Operation:
     @property
     def unprocessable(self) -> set[str]:
         """Every 422 code the operation answers."""
+        if self.public:
+            return set()
         codes = {"param_unknown", *self.refuses}  # inputs.check_params
         if self.query:
             codes.add("param_repeated")  # of a parameter it takes
