@@ -9,13 +9,22 @@ PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres install lint chromium translations-update bench bench-crm
+.PHONY: run serve-prod test test-sqlite test-postgres install lint chromium nginx translations-update \
+	bench bench-crm
 
 run: install $(MO) widget
 	$(BIN)/flask --app app huike init
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python wsgi.py
 
-test: install $(MO) widget chromium lint test-widget test-sqlite test-postgres
+# The production topology on this machine (docs/deploy.md): nginx on $(PROD_PORT) in front of
+# two web workers (ports $(WEB_PORTS)), a job worker and the clock. Needs DATABASE_URL
+# (PostgreSQL) and REDIS_URL, as in README's "Running on PostgreSQL + Redis".
+PROD_PORT ?= 8000
+WEB_PORTS ?= 5001,5002
+serve-prod: install $(MO) widget nginx
+	HOST=$(HOST) PORT=$(PROD_PORT) WEB_PORTS=$(WEB_PORTS) $(BIN)/python deploy/serve.py
+
+test: install $(MO) widget chromium nginx lint test-widget test-sqlite test-postgres
 
 test-sqlite: install $(MO) widget
 	HUIKE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
@@ -43,6 +52,12 @@ lint: install
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+# Debian's nginx, for serve-prod and its test (tests/test_topology.py). It runs with a
+# configuration of its own (deploy/nginx.conf); the package's own service is not used.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
 # The chat load benchmark (tests/bench/chat_load.py, ~10 minutes; not part of make test):
 # BENCH_ARGS="--quick" for a small run, "--db postgresql" for PostgreSQL, "--write-docs" to

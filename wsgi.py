@@ -1,6 +1,5 @@
 """Entry point. The async library patches the standard library before anything else loads."""
 
-import gc
 import os
 
 ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
@@ -22,16 +21,14 @@ elif ASYNC_MODE == "gevent":
 
 from app import create_app  # noqa: E402
 from app.extensions import socketio  # noqa: E402
+from tenants import collector  # noqa: E402
+from tenants.jobs import jobs_of  # noqa: E402
 
 app = create_app()
-# The collector, tuned for thousands of sockets (docs/BENCHMARKS.md, "What it took"): the app's
-# modules, mappers and phonenumbers' metadata are there for good, so they leave its sight; and
-# it runs after 50,000 allocations, not 700, so the objects of messages still in flight are
-# not promoted to the oldest generation, whose every pass walks all the sockets' objects and
-# stalled the worker for 0.1-0.7 s every ~2 s at 5,000 sockets.
-gc.collect()
-gc.freeze()
-gc.set_threshold(50_000, 20)
+if not app.config["REDIS_URL"]:
+    jobs_of(app).start_in_process()  # one command: jobs and the clock run in this process
+# Thousands of sockets' objects out of the collector's sight (tenants/collector.py).
+collector.tune()
 
 if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.config import LANGUAGES, from_env
 from app.extensions import babel, csrf, limiter, login_manager, socketio
-from tenants import work
+from tenants import jobs, work
 from tenants.db import bind_engines, bind_tenant, db, make_engine
 
 
@@ -68,6 +68,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         cors_allowed_origins="*",  # checked per namespace: shop domains, console same-origin
         json=edges.SocketJSON,
     )
+    from app.ops import serve_behind_proxy
+
+    serve_behind_proxy(app, socketio.server)  # after init_app: it wraps what init_app made
 
     from app import accounts, console, errors, ops
     from app.chat import views, widget
@@ -108,6 +111,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form
     limiter.exempt(billing_views.webhook)
     app.register_blueprint(billing_views.bp)
+    from billing import reminders  # noqa: F401  (its periodic job joins the clock)
     from billing.backoffice import views as backoffice
 
     app.register_blueprint(backoffice.bp)
@@ -143,4 +147,5 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_template_helpers(app)
     app.jinja_env.globals["current_language"] = current_language
+    jobs.init_app(app)  # last: every module's jobs are registered by now
     return app

@@ -1,19 +1,25 @@
-"""``flask --app app huike …``: set-up commands (migrate, catalog, demo shop);
+"""``flask --app app huike …``: set-up commands (migrate, catalog, demo shop) and the job
+worker and clock processes;
 ``flask --app app staff …``: the back office's staff accounts."""
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.crm import demo as demo_customers
 from billing.backoffice import staff as staff_accounts
 from billing.models import STAFF_ROLES, StaffUser
 from tenants import migrations
+from tenants.clock import Clock
 from tenants.db import cross_tenant, db
 from tenants.errors import ServiceError
+from tenants.jobs import jobs_of
 from tenants.models import User
 from tenants.plans import sync_catalog
 from tenants.service import signup
@@ -69,6 +75,50 @@ def init(ctx: click.Context) -> None:
     ctx.invoke(migrate)
     ctx.invoke(catalog)
     ctx.invoke(demo)
+
+
+def _until_stopped(stop: threading.Event) -> None:
+    """SIGTERM (systemd, docker) and Ctrl-C end the command's loop, not the process at once."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+
+# The job worker and the clock are not one unit each: they run for good, a unit per job/tick.
+@click.command("jobs")
+@click.option("--threads", type=int, help="Jobs run at once (default: JOB_THREADS).")
+@with_appcontext
+def jobs_worker(threads: int | None) -> None:
+    """Run background jobs from Redis until stopped; the jobs in hand finish first."""
+    runner = jobs_of(current_app)
+    if runner.in_process:
+        raise click.ClickException(
+            "REDIS_URL is not set: without it the web process runs its own jobs."
+        )
+    stop = threading.Event()
+    _until_stopped(stop)
+    worker = runner.start_worker(threads or current_app.config["JOB_THREADS"])
+    click.echo("Job worker running; stop it with SIGTERM or Ctrl-C.")
+    stop.wait()
+    worker.stop()
+
+
+@click.command("clock")
+@with_appcontext
+def clock() -> None:
+    """Queue the periodic jobs on time until stopped (any number may run: each job still
+    runs once per period)."""
+    if jobs_of(current_app).in_process:
+        raise click.ClickException(
+            "REDIS_URL is not set: without it the web process runs its own clock."
+        )
+    stop = threading.Event()
+    _until_stopped(stop)
+    click.echo("Clock running; stop it with SIGTERM or Ctrl-C.")
+    Clock(current_app._get_current_object()).run(stop)
+
+
+huike.add_command(jobs_worker)
+huike.add_command(clock)
 
 
 staff = UnitGroup("staff", help="Platform staff accounts for the back office (/backoffice/).")

@@ -70,10 +70,28 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         or platform_database_url(database_url, platform_role),
         "REDIS_URL": redis_url,
         "ASYNC_MODE": env.get("ASYNC_MODE", "eventlet"),
+        # Behind a load balancer: this worker's name, which starts its Socket.IO session ids
+        # (the proxy's sticky routing, deploy/nginx.conf), and how many proxies in front of it
+        # to believe about the client's address and scheme (X-Forwarded-For / -Proto).
+        "NODE_NAME": env.get("HUIKE_NODE") or None,
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT", 20)),  # a job waits, never a request
+        # Background jobs (tenants/jobs.py): with REDIS_URL a `huike jobs` worker runs them.
+        "JOB_THREADS": int(env.get("JOB_THREADS", 4)),
+        # A killed worker's messages go to another after this long without its heartbeat.
+        "JOBS_HEARTBEAT_SECONDS": float(env.get("JOBS_HEARTBEAT_SECONDS", 15)),
+        # A failed job is retried after this, doubling up to the maximum.
+        "JOB_RETRY_MIN_SECONDS": float(env.get("JOB_RETRY_MIN_SECONDS", 10)),
+        "JOB_RETRY_MAX_SECONDS": float(env.get("JOB_RETRY_MAX_SECONDS", 3600)),
+        # The outbox (tenants/outbox.py): attempts before a row is given up (~1 day), and how
+        # long past its due time a row waits before the sweeper queues it again.
+        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS", 30)),
+        "OUTBOX_GRACE_SECONDS": float(env.get("OUTBOX_GRACE_SECONDS", 300)),
+        "OUTBOX_SWEEP_SECONDS": float(env.get("OUTBOX_SWEEP_SECONDS", 60)),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "FLOOD_LIMITS": _flood_limits(env.get("FLOOD_LIMITS")),
         "RATELIMIT_HEADERS_ENABLED": True,

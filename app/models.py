@@ -4,6 +4,15 @@ from app.api import models as api_models
 from app.chat import models as chat_models
 from app.crm import models as crm_models
 from billing import models as billing_models
+from tenants import clock, outbox
 from tenants import models as tenants_models
 
-__all__ = ["api_models", "billing_models", "chat_models", "crm_models", "tenants_models"]
+__all__ = [
+    "api_models",
+    "billing_models",
+    "chat_models",
+    "clock",
+    "crm_models",
+    "outbox",
+    "tenants_models",
+]

@@ -1,8 +1,10 @@
-"""Operations: structured logs with tenant and request id, /healthz and /metrics."""
+"""Operations: structured logs with tenant and request id, /healthz and /metrics, and what a
+worker behind a load balancer needs (its name in its Socket.IO sessions, the client's address)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -10,11 +12,13 @@ from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, r
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import csrf, limiter
 from tenants.db import current_tenant_id, db
 
 bp = Blueprint("ops", __name__)
+NODE_NAME = re.compile(r"[a-z0-9]{1,16}")
 
 REQUESTS = Counter(
     "huike_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
@@ -90,3 +94,33 @@ def healthz():
 @csrf.exempt
 def metrics():
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def serve_behind_proxy(app: Flask, socket_server) -> None:
+    """What a worker behind the load balancer (docs/deploy.md) needs, from its settings.
+
+    ``NODE_NAME``: every Socket.IO session id this worker makes starts with its name
+    (``w1.…``), so the proxy sends each request that carries one (``?sid=``: long-polling,
+    the upgrade to WebSocket) to the worker holding that session; HTTP answers name it in
+    ``X-Huike-Node``. Not a cookie: the widget
+    runs on the shops' own sites, where a cookie of Huike's is a third-party cookie that
+    browsers drop, and sending one would need credentialed CORS.
+
+    ``TRUSTED_PROXIES``: every request arrives from the proxy, so without this all visitors
+    would share one address and one allowance of every per-address limit.
+    """
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    node = app.config["NODE_NAME"]
+    if node:
+        if not NODE_NAME.fullmatch(node):
+            raise ValueError(f"HUIKE_NODE must be 1-16 lowercase letters or digits, not {node!r}")
+        engine_io = socket_server.eio
+        generate = engine_io.generate_id
+        engine_io.generate_id = lambda: f"{node}.{generate()}"
+
+        @app.after_request
+        def _say_which_worker(response: Response) -> Response:
+            response.headers["X-Huike-Node"] = node  # which worker answered, for operators
+            return response

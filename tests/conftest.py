@@ -59,6 +59,7 @@ from tenants.db import (
     db,
     make_engine,
 )
+from tenants.jobs import wait_for_jobs
 from tenants.models import Membership, Tenant
 from tenants.plans import sync_catalog
 
@@ -245,6 +246,9 @@ def _sockets_serve_the_test_app(app):
     socketio.init_app(
         app,
         async_mode="threading",
+        # an app made with REDIS_URL (tests/jobs) left its Redis queue behind: none here
+        message_queue=None,
+        client_manager=None,
         manage_session=False,
         cors_allowed_origins="*",
         json=edges.SocketJSON,
@@ -280,6 +284,7 @@ def outbox(app):
         def messages(self):
             import email
 
+            wait_for_jobs()  # mail is sent by a job after its request's commit
             return [email.message_from_bytes(p.read_bytes()) for p in sorted(path.glob("*.eml"))]
 
         def last_body(self) -> str:

@@ -81,9 +81,18 @@ class LiveServer:
         self.process.wait(timeout=10)
         self.log.close()
 
-    def last_mail(self) -> str:
-        latest = sorted(self.outbox.glob("*.eml"))[-1]
-        return email.message_from_bytes(latest.read_bytes()).get_payload(decode=True).decode()
+    def last_mail(self, to: str) -> str:
+        """The body of the newest mail to ``to``, once it is there (a job sends it after the
+        request's commit)."""
+        deadline = time.monotonic() + 10
+        while True:
+            for path in sorted(self.outbox.glob("*.eml"), reverse=True):
+                mail = email.message_from_bytes(path.read_bytes())
+                if mail["To"] == to:
+                    return mail.get_payload(decode=True).decode()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no mail to {to} in {self.outbox} after 10 s")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -165,7 +174,7 @@ def invite(server: LiveServer, owner: requests.Session, email: str) -> str:
             "role": "agent",
         },
     )
-    return re.search(r"https?://\S+/invite/\S+", server.last_mail()).group(0)
+    return re.search(r"https?://\S+/invite/\S+", server.last_mail(email)).group(0)
 
 
 def reset_password(server: LiveServer, email: str, password: str) -> str:
@@ -175,7 +184,7 @@ def reset_password(server: LiveServer, email: str, password: str) -> str:
         f"{server.url}/password/forgot",
         data={"csrf_token": csrf_token(browser, f"{server.url}/password/forgot"), "email": email},
     )
-    link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail()).group(0)
+    link = re.search(r"https?://\S+/password/reset/\S+", server.last_mail(email)).group(0)
     browser.post(
         link,
         data={

@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from app.crm.import_plan import Plan, Row, breathe, columns, customer_data
 from app.crm.import_writing import import_orders, write_plan
 from app.crm.models import Import
@@ -38,11 +40,15 @@ from app.crm.spreadsheet import csv_records, decode
 from app.crm.values import looks_like_phone
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
+from tenants.jobs import enqueue, job
 from tenants.models import Tenant
+from tenants.work import unit_of_work
 
 KINDS = ("customers", "orders")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
+IN_REQUEST_ROWS = 2_000  # more than this are imported by a job, in chunks
+CHUNK_ROWS = 1_000
 PREVIEW_ROWS = 10
 # Which target a service error's field points at, to name the column it came from.
 ERROR_TARGETS = {
@@ -146,6 +152,46 @@ def run_import(imp: Import) -> Import:
     if imp.status != "pending":
         raise ServiceError("import_done")
     header, table = read_table(imp.content)
+    imp.row_count = len(table)
+    _import_rows(imp, header, table)
+    _finish(imp)
+    return imp
+
+
+def start_import(imp: Import) -> Import:
+    """A small file is imported in this unit of work; a bigger one is queued as a job (the
+    report page shows its progress, and may be left and come back to)."""
+    if imp.status != "pending":
+        raise ServiceError("import_done")
+    rows = len(read_table(imp.content)[1])
+    if rows <= IN_REQUEST_ROWS:
+        return run_import(imp)
+    imp.row_count, imp.status = rows, "queued"
+    enqueue("crm.import", imp.tenant_id, imp.id)
+    return imp
+
+
+@job("crm.import", own_units=True)
+def run_queued_import(import_id: int) -> None:
+    """A queued file, ``CHUNK_ROWS`` rows per unit of work: SQLite's one write lock is let go
+    between chunks, the page sees the progress, and a worker that dies resumes after the last
+    chunk it committed (the import is idempotent: a row done twice changes nothing more)."""
+    header = table = None
+    while True:
+        with unit_of_work():
+            imp = db.scalar(select(Import).where(Import.id == import_id).with_for_update())
+            if imp is None or imp.status != "queued":
+                return
+            if table is None:
+                header, table = read_table(imp.content)
+            chunk = table[imp.processed_count : imp.processed_count + CHUNK_ROWS]
+            _import_rows(imp, header, chunk)
+            imp.processed_count += len(chunk)
+            if imp.processed_count >= len(table):
+                _finish(imp)
+
+
+def _import_rows(imp: Import, header: list[str], table: list[tuple[int, list[str]]]) -> None:
     tenant = scoped_get(Tenant, current_tenant_id())
     plan = Plan(ZoneInfo(tenant.timezone), tenant.country or "CN")
     rows = [Row(number, cells, columns(imp.mapping, cells)) for number, cells in table]
@@ -156,11 +202,15 @@ def run_import(imp: Import) -> Import:
 
     run = _import_customers if imp.kind == "customers" else import_orders
     counts = run(rows, plan, report)
-    imp.created_count, imp.updated_count = counts["created"], counts["updated"]
-    imp.errors = sorted(errors, key=lambda e: e["row"])
+    imp.created_count = (imp.created_count or 0) + counts["created"]
+    imp.updated_count = (imp.updated_count or 0) + counts["updated"]
+    imp.errors = sorted([*(imp.errors or []), *errors], key=lambda e: e["row"])
+
+
+def _finish(imp: Import) -> None:
+    imp.processed_count = imp.row_count
     imp.status, imp.finished_at = "done", utcnow()
     db.flush()
-    return imp
 
 
 def summary(imp: Import) -> dict:

@@ -195,7 +195,9 @@ class Import(TenantScoped, Base):
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     mapping: Mapped[dict] = mapped_column(default=dict)  # CSV column -> customer field
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/done
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/queued/done
+    row_count: Mapped[int] = mapped_column(default=0)
+    processed_count: Mapped[int] = mapped_column(default=0)  # rows done (a queued import)
     created_count: Mapped[int] = mapped_column(default=0)
     updated_count: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"row", "column", "code", …}]

@@ -148,7 +148,7 @@ def import_mapping(import_id: int):
         try:
             with db.begin_nested():  # refused: the page shows why, the import still pending
                 imp.mapping = check_mapping(imp.kind, mapping, header, fields)
-                imports.run_import(imp)
+                imports.start_import(imp)
             return redirect(url_for("crm.import_report", import_id=imp.id))
         except ServiceError as exc:
             error, bad_column = error_text(exc), exc.field
@@ -185,7 +185,7 @@ def import_report(import_id: int):
     return render_template(
         "crm/import_report.html",
         imp=imp,
-        counts=imports.summary(imp),
+        counts=imports.summary(imp) if imp.status == "done" else None,
         errors=[(e, _error_words(e)) for e in imp.errors[:REPORT_ERRORS]],
         shown=REPORT_ERRORS,
         kind_names=KIND_NAMES,

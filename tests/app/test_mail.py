@@ -2,6 +2,8 @@
 
 from aiosmtpd.controller import Controller
 
+from tenants.jobs import jobs_of
+
 from ..conftest import free_port, make_test_app
 
 
@@ -22,6 +24,7 @@ def test_reset_mail_goes_through_smtp(two_tenants):
     try:
         app = make_test_app(SMTP_URL=f"smtp://127.0.0.1:{port}")
         app.test_client().post("/password/forgot", data={"email": "owner-a@example.com"})
+        jobs_of(app).wait_idle()  # sent by a job, after the request's commit
     finally:
         controller.stop()
     assert len(inbox.messages) == 1

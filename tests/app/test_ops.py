@@ -1,4 +1,9 @@
-"""Health, metrics, error pages, languages."""
+"""Health, metrics, error pages, languages, and a worker behind the load balancer."""
+
+import pytest
+
+from app.chat.flood import DEFAULT_LIMITS
+from app.extensions import socketio
 
 from ..conftest import login, make_test_app
 
@@ -51,3 +56,36 @@ def test_language_from_browser_and_from_the_users_choice(client, two_tenants):
     page = client.get("/console/", headers={"Accept-Language": "zh-CN"}).get_data(True)
     assert "Install the chat widget" in page  # the user's setting beats the browser
     assert client.post("/language", data={"lang": "fr"}).status_code == 400
+
+
+def test_behind_trusted_proxies_each_visitor_has_their_own_allowance(two_tenants):
+    """Behind nginx every request comes from the proxy: the address it forwards is the
+    visitor's, so one busy visitor does not use up everyone's page views. Without the
+    setting a forged X-Forwarded-For buys no fresh allowance."""
+    limits = {**DEFAULT_LIMITS, "hello": "2/minute"}
+
+    def hellos(client, *addresses: str) -> list[int]:
+        return [
+            client.post(
+                "/w/api/hello",
+                json={"k": two_tenants.a.tenant.site_key, "url": "https://a.example/"},
+                headers={"X-Forwarded-For": address},
+            ).status_code
+            for address in addresses
+        ]
+
+    behind = make_test_app(FLOOD_LIMITS=limits, TRUSTED_PROXIES=1).test_client()
+    assert hellos(behind, "198.51.100.1", "198.51.100.1", "198.51.100.1") == [200, 200, 429]
+    assert hellos(behind, "198.51.100.2") == [200]
+    exposed = make_test_app(FLOOD_LIMITS=limits).test_client()
+    assert hellos(exposed, "198.51.100.3", "198.51.100.4", "198.51.100.5") == [200, 200, 429]
+
+
+def test_a_named_worker_starts_its_socket_sessions_with_its_name(dbsession):
+    """deploy/nginx.conf routes a Socket.IO session to its worker by this prefix."""
+    named = make_test_app(NODE_NAME="w7")
+    assert socketio.server.eio.generate_id().startswith("w7.")
+    assert named.test_client().get("/healthz").headers["X-Huike-Node"] == "w7"
+    assert "X-Huike-Node" not in make_test_app().test_client().get("/healthz").headers
+    with pytest.raises(ValueError, match="HUIKE_NODE"):
+        make_test_app(NODE_NAME="w1;return")

@@ -6,12 +6,13 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import gc  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
 
 import eventlet.wsgi  # noqa: E402
 import socketio  # noqa: E402
+
+from tenants import collector  # noqa: E402
 
 sio = socketio.Server(async_mode="eventlet", cors_allowed_origins="*")
 ids = itertools.count(1)
@@ -44,9 +45,7 @@ def message(sid, data):
 
 
 if __name__ == "__main__":
-    gc.collect()  # the collector tuned as wsgi.py tunes it, so the ratio compares like with like
-    gc.freeze()
-    gc.set_threshold(50_000, 20)
+    collector.tune()  # as wsgi.py does, so the ratio compares like with like
     listener = eventlet.listen(("127.0.0.1", int(os.environ.get("PORT", "5000"))))
     app = socketio.WSGIApp(sio, health)
     max_size = int(os.environ.get("MAX_CONNECTIONS", "1024"))

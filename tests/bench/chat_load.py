@@ -28,7 +28,9 @@ import datetime as dt
 import gc
 import json
 import multiprocessing
+import os
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.bench import harness, load
+from tests.bench import harness, load, stalls
 
 DOCS = harness.ROOT / "docs" / "BENCHMARKS.md"
 MARK = "<!-- chat_load:{db}:{edge} -->"  # one block of figures per database
@@ -55,7 +57,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--targets",
         default=",".join(TARGETS),
         help="comma-separated: eventlet, gevent, threading (Huike's wsgi.py in that "
-        "ASYNC_MODE) and bare (tests/bench/bare_relay.py, eventlet, no database)",
+        "ASYNC_MODE) and bare (tests/bench/bare_relay.py, eventlet, no database); MODE@PATH "
+        "runs the Huike of another checkout (its own .venv, `make install` there), e.g. "
+        "eventlet@/work/wt-before,eventlet,bare for before and after in one run",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the targets this many times, in turn (before, after, bare, before, ...)",
     )
     parser.add_argument("--connections", type=int, default=5000, help="visitor sockets to open")
     parser.add_argument(
@@ -151,11 +161,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             ),
         )
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    args.roots = {t: Path(t.split("@", 1)[1]).resolve() for t in args.targets if "@" in t}
     try:
         args.paced = [float(f) for f in args.paced_fractions.split(",") if f.strip()]
     except ValueError:
         parser.error("--paced-fractions: numbers, comma-separated")
-    unknown = [t for t in args.targets if t not in TARGETS]
+    unknown = [t for t in args.targets if t.split("@")[0] not in TARGETS]
     if unknown:
         parser.error(f"unknown target(s): {', '.join(unknown)}")
     return args
@@ -203,14 +214,32 @@ class Agent:
             self.process.join(timeout=5)
 
 
-async def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
+def _commit_of(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "-uno"], capture_output=True, text=True
+    ).stdout.strip()
+    return done.stdout.strip() + ("+changes" if dirty else "")
+
+
+async def run_target(spec: str, args: argparse.Namespace, workdir: Path, round_: int) -> dict:
+    target = spec.split("@")[0]
+    root = args.roots.get(spec, harness.ROOT)
     huike = target != "bare"
     mode = target if huike else "eventlet"
     connections = args.connections
     if target == "threading" and args.threading_connections is not None:
         connections = args.threading_connections
-    result: dict = {"target": target, "async_mode": mode, "connections_target": connections}
-    database = harness.Database.create(args.db, args.pg_admin_url) if huike else None
+    result: dict = {
+        "target": target,
+        "async_mode": mode,
+        "connections_target": connections,
+        "round": round_,
+        "commit": _commit_of(root) if huike else None,
+    }
+    database = harness.Database.create(args.db, args.pg_admin_url, root) if huike else None
     max_connections = args.max_connections or connections + 200  # the agent, hellos, a margin
     if huike:
         env = harness.huike_env(database, max_connections)
@@ -218,7 +247,8 @@ async def run_target(target: str, args: argparse.Namespace, workdir: Path) -> di
     else:
         env = {"MAX_CONNECTIONS": str(max_connections)}
         result["database"] = None
-    server = harness.Server("huike" if huike else "bare", mode, env, workdir / f"{target}.log")
+    log = workdir / f"{round_}-{target}-{result['commit'] or 'bare'}.log"
+    server = harness.Server("huike" if huike else "bare", mode, env, log, root)
     agent = None
     visitors = None
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -258,6 +288,7 @@ async def run_target(target: str, args: argparse.Namespace, workdir: Path) -> di
         deadline = time.monotonic() + args.ramp_timeout
         result["ramp"] = await visitors.connect(tokens, args.concurrency, deadline)
         result["ramp"]["cpu"] = cpu.stop()
+        ramp_end = time.time()
         # Thousands of client objects make each full collection of this process's garbage a
         # pause of hundreds of ms, which would be measured as the server's latency: exempt them.
         gc.collect()
@@ -277,6 +308,10 @@ async def run_target(target: str, args: argparse.Namespace, workdir: Path) -> di
             "server_threads": server.threads(),
             "server_alive": server.alive(),
         }
+        result["held"]["probe"] = stalls.summary(stalls.read(server.probe_path), 0, ramp_end)
+        result["held"]["probe_hold"] = stalls.summary(
+            stalls.read(server.probe_path), ramp_end, time.time()
+        )
 
         # 2. inbound messages, with the idle sockets still open
         chosen = set(sender_tokens)
@@ -346,6 +381,10 @@ async def message_phase(
     """``rate`` messages a second for ``duration`` seconds; what was stored, acked, delivered."""
     await agent.ask("reset")
     cpu = harness.CpuWindow(server, agent.process.pid, database.name if database else None)
+    waits = (
+        harness.PgWaits(args.pg_admin_url, database.name) if database and database.name else None
+    )
+    start = time.time()
     _say(f"[{target}] sending {rate:.0f}/s for {duration:.0f} s from {len(senders)} visitors")
     sent = await load.send_messages(
         senders,
@@ -356,8 +395,12 @@ async def message_phase(
         tag=phase[0] if phase == "offered" else phase + "-",
     )
     await asyncio.sleep(1)  # deliveries go out before acks; one second for stragglers
-    figures = _message_figures(sent, await agent.ask("collect"), rate, duration, len(senders))
+    seen = await agent.ask("collect")
+    figures = _message_figures(sent, seen, rate, duration, len(senders))
     figures["cpu"] = cpu.stop()
+    figures["probe"] = stalls.summary(stalls.read(server.probe_path), start, time.time(), seen)
+    if waits:
+        figures["pg"] = waits.stop()
     figures["server_cpu_pct"] = figures["cpu"]["server"]
     figures["server_cpu_ms_per_message"] = (  # per message stored, delivered or not
         round(1000 * figures["cpu"]["server_seconds"] / figures["acked"], 2)
@@ -369,6 +412,9 @@ async def message_phase(
         f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, server CPU "
         f"{figures['server_cpu_pct']} %"
     )
+    _say(f"[{target}] {stalls.text(figures['probe'])}")
+    if figures.get("pg"):
+        _say(f"[{target}] PostgreSQL: {figures['pg']}")
     return figures
 
 
@@ -409,8 +455,14 @@ def _mib(kb: int | None) -> str:
 
 def _name(r: dict) -> str:
     if r["target"] == "bare":
-        return "bare relay (eventlet, no DB)"
-    return f"Huike, {r['async_mode']}"
+        name = "bare relay (eventlet, no DB)"
+    else:
+        name = (
+            f"Huike {r['commit']}, {r['async_mode']}"
+            if r.get("commit")
+            else f"Huike, {r['async_mode']}"
+        )
+    return f"{name}, run {r['round']}" if r.get("rounds", 1) > 1 else name
 
 
 def _failed(r: dict) -> str:
@@ -445,23 +497,31 @@ def sockets_table(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def _bare_of(results: list[dict], round_: int | None) -> dict | None:
+    """The bare relay's run of the same round (the same minutes on this shared machine)."""
+    bares = [r for r in results if r["target"] == "bare" and r.get("messages")]
+    same = [r for r in bares if r.get("round") == round_]
+    found = (same or bares or [None])[0]
+    return found if found and found["messages"].get("server_cpu_ms_per_message") else None
+
+
 def _as_list(value) -> list:
     return value if isinstance(value, list) else [value] if value else []
 
 
 def messages_table(results: list[dict], key: str) -> str:
-    bare = next((r for r in results if r["target"] == "bare" and r.get("messages")), None)
-    ceiling = bare["messages"]["delivered_rate"] if bare else None
     rows = [
         "| server | offered msg/s | sent / due | stored + acked msg/s | delivered msg/s "
         "| visitor→agent p50 / p99 / max | ack p50 / p99 | server CPU (per message) "
-        "| of the bare relay |",
+        "| CPU per message / the bare relay's |",
         "|---|---:|---|---:|---:|---|---|---:|---:|",
     ]
     for r, msg in [(one, m) for one in results for m in _as_list(one.get(key))]:
         ratio = "—"
-        if ceiling and r["target"] != "bare":
-            ratio = f"{100 * msg['delivered_rate'] / ceiling:.0f} %"
+        bare = _bare_of(results, r.get("round"))
+        own = msg.get("server_cpu_ms_per_message")
+        if bare and own and r["target"] != "bare":
+            ratio = f"{own / bare['messages']['server_cpu_ms_per_message']:.2f}×"
         rows.append(
             "| "
             + " | ".join(
@@ -478,7 +538,7 @@ def messages_table(results: list[dict], key: str) -> str:
                     f"{_fmt(msg['ack_p50_ms'])} / {_fmt(msg['ack_p99_ms'])} ms",
                     f"{_fmt(msg['server_cpu_pct'], ' %')} "
                     f"({_fmt(msg.get('server_cpu_ms_per_message'))} ms/msg)",
-                    ratio if r["target"] != "bare" else "100 %",
+                    ratio if r["target"] != "bare" else "1×",
                 ]
             )
             + " |"
@@ -495,6 +555,13 @@ def _cpu_text(cpu: dict) -> str:
         f"generator {cpu['generator']}, agent {cpu['agent']}, anything else {cpu['other']}"
         + (" ⚠" if cpu["other"] > DISTURBED else "")
     )
+
+
+def _pg_text(pg: dict) -> str:
+    samples = max(1, pg["samples"])
+    busy = ", ".join(f"{n} busy {100 * k / samples:.0f} %" for n, k in pg["busy_backends"].items())
+    waits = ", ".join(f"{w} {k}" for w, k in pg["waits"].items())
+    return f"{pg['samples']} samples of its backends: {busy}; busy ones on: {waits}"
 
 
 def details(results: list[dict]) -> str:
@@ -519,6 +586,9 @@ def details(results: list[dict]) -> str:
         held = r.get("held")
         if held:
             bits.append(f"sockets dropped while idle: {held['dropped_during_hold']}")
+            if held.get("probe"):
+                bits.append(f"start-up and connect ramp: {stalls.text(held['probe'])}")
+                bits.append(f"idle hold: {stalls.text(held['probe_hold'])}")
         phases = [("offered load", r.get("messages"))] + [
             (f"at {100 * p['fraction']:.0f} % of it", p) for p in r.get("paced", [])
         ]
@@ -542,6 +612,8 @@ def details(results: list[dict]) -> str:
                     + f"; {_cpu_text(msg['cpu'])}; the generator's own event loop ran late by "
                     f"{msg['generator_lag_p99_ms']} ms at p99 ({msg['generator_lag_max_ms']} ms "
                     "at most)"
+                    + (f"; server: {stalls.text(msg['probe'])}" if msg.get("probe") else "")
+                    + (f"; PostgreSQL waits: {_pg_text(msg['pg'])}" if msg.get("pg") else "")
                 )
         final = r.get("final")
         if final:
@@ -553,7 +625,7 @@ def details(results: list[dict]) -> str:
             bits.append(f"machine {r['machine_busy_before_pct']} % busy just before the start")
         if r.get("error"):
             bits.append(f"**failed**: {r['error']}")
-        lines.append(f"- **{r['target']}**: " + "; ".join(bits))
+        lines.append(f"- **{_name(r)}**: " + "; ".join(bits))
     return "\n".join(lines)
 
 
@@ -626,7 +698,7 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
     workdir = Path(tempfile.mkdtemp(prefix="huike-chat-load-"))
     _say(f"server logs in {workdir}")
     results = []
-    for target in args.targets:
+    for round_, target in [(n + 1, t) for n in range(args.rounds) for t in args.targets]:
         busy = harness.wait_quiet(args.wait_quiet)
         _say(f"[{target}] machine {busy} % busy before the start")
         budget = (
@@ -638,10 +710,20 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
             + 240
         )
         try:
-            results.append(await asyncio.wait_for(run_target(target, args, workdir), budget))
+            results.append(
+                await asyncio.wait_for(run_target(target, args, workdir, round_), budget)
+            )
         except TimeoutError:
-            results.append({"target": target, "error": f"gave up after {budget:.0f} s"})
+            results.append(
+                {
+                    "target": target.split("@")[0],
+                    "round": round_,
+                    "error": f"gave up after {budget:.0f} s",
+                }
+            )
         results[-1]["machine_busy_before_pct"] = busy
+        results[-1]["rounds"] = args.rounds
+        results[-1]["load_average"] = os.getloadavg()
     return results
 
 

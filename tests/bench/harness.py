@@ -77,7 +77,7 @@ class Database:
     name: str | None = None
 
     @classmethod
-    def create(cls, backend: str, pg_admin_url: str) -> Database:
+    def create(cls, backend: str, pg_admin_url: str, root: Path = ROOT) -> Database:
         instance = Path(tempfile.mkdtemp(prefix="huike-bench-"))
         if backend == "sqlite":
             url = f"sqlite:///{instance / 'huike.db'}"
@@ -108,7 +108,7 @@ class Database:
                 pg_admin_url,
                 name,
             )
-        database.init()
+        database.init(root)
         return database
 
     def env(self) -> dict[str, str]:
@@ -120,13 +120,13 @@ class Database:
             "LOG_LEVEL": "WARNING",
         }
 
-    def init(self) -> None:
-        """Schema, plan catalog and demo shop, as ``make run`` does it."""
+    def init(self, root: Path = ROOT) -> None:
+        """Schema, plan catalog and demo shop, as ``make run`` does it (with ``root``'s code)."""
         env = {**os.environ, **self.env()}
         env.pop("REDIS_URL", None)
         done = subprocess.run(
-            [str(BIN / "flask"), "--app", "app", "huike", "init"],
-            cwd=ROOT,
+            [str(python_of(root).parent / "flask"), "--app", "app", "huike", "init"],
+            cwd=root,
             env=env,
             capture_output=True,
             text=True,
@@ -157,31 +157,58 @@ class Database:
 # --- the server process ----------------------------------------------------------------
 
 
+def python_of(root: Path) -> Path:
+    """The interpreter of the checkout at ``root`` (its own .venv, as ``make install`` builds
+    it), so a server of another commit runs with that commit's packages."""
+    if root.resolve() == ROOT:
+        return Path(sys.executable)
+    return root / ".venv" / "bin" / "python"
+
+
 @dataclass
 class Server:
-    """``python wsgi.py`` (kind "huike") or ``python -m tests.bench.bare_relay`` (kind "bare")."""
+    """``python wsgi.py`` (kind "huike") or ``python -m tests.bench.bare_relay`` (kind "bare"),
+    from the checkout at ``root``, under tests/bench/server_probe.py, which writes what stalls
+    the server to ``probe_path``."""
 
     kind: str
     async_mode: str
     env: dict[str, str]
     log_path: Path
+    root: Path = ROOT
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+
+    @property
+    def probe_path(self) -> Path:
+        return self.log_path.with_suffix(".probe.jsonl")
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
-        env = {**os.environ, **self.env, "PORT": str(self.port), "ASYNC_MODE": self.async_mode}
+        env = {
+            **os.environ,
+            **self.env,
+            "PORT": str(self.port),
+            "ASYNC_MODE": self.async_mode,
+            "BENCH_PROBE_LOG": str(self.probe_path),
+        }
         env.pop("REDIS_URL", None)
+        probe = [str(python_of(self.root)), str(ROOT / "tests" / "bench" / "server_probe.py")]
         if self.kind == "huike":
-            argv = [sys.executable, "wsgi.py"]
+            argv = [*probe, "wsgi.py"]
         else:
-            argv = [sys.executable, "-m", "tests.bench.bare_relay"]
+            argv = [*probe, "-m", "tests.bench.bare_relay"]
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log
+            argv,
+            cwd=self.root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -372,3 +399,48 @@ def machine() -> dict:
         "python": sys.version.split()[0],
         "kernel": os.uname().release,
     }
+
+
+class PgWaits:
+    """Samples ``pg_stat_activity`` of the server's database every 50 ms in a thread of its own:
+    how many of its backends were busy, and what the busy ones waited on (``wait_event``)."""
+
+    def __init__(self, admin_url: str, database_name: str) -> None:
+        import threading
+        from collections import Counter
+
+        self.admin_url, self.database_name = admin_url, database_name
+        self.samples, self.busy, self.waits = 0, Counter(), Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while not self._stop.wait(0.05):
+                cur.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (self.database_name,),
+                )
+                busy = 0
+                for state, wait_type, wait in cur.fetchall():
+                    if state == "active":
+                        busy += 1
+                        self.waits[f"{wait_type}:{wait}" if wait else "on CPU"] += 1
+                self.busy[busy] += 1
+                self.samples += 1
+        conn.close()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return {
+            "samples": self.samples,
+            "busy_backends": dict(sorted(self.busy.items())),
+            "waits": dict(self.waits.most_common(8)),
+        }

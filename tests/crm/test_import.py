@@ -16,6 +16,7 @@ from app.crm import service as crm
 from app.crm.models import Customer, CustomerPhone, Import, Order
 from tenants.db import bind_tenant, db, utcnow
 from tenants.errors import ServiceError
+from tenants.jobs import wait_for_jobs
 
 from ..conftest import login, set_tenant
 
@@ -447,3 +448,35 @@ def test_an_import_matches_only_the_shops_own_customers(client, two_tenants):
     bind_tenant(b.tenant.id)
     assert crm.find_by_contact("user-a").name == "Mine"
     assert db.scalar(select(CustomerPhone.id).where(CustomerPhone.e164 == "+8613900000181"))
+
+
+def test_a_big_file_is_imported_by_a_job_in_chunks_with_its_progress_shown(
+    client, two_tenants, monkeypatch
+):
+    a = two_tenants.a
+    login(client, a.owner)
+    monkeypatch.setattr(imports, "IN_REQUEST_ROWS", 3)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    chunks = []
+    real_import_rows = imports._import_rows
+    monkeypatch.setattr(
+        imports,
+        "_import_rows",
+        lambda imp, header, table: (
+            chunks.append(len(table)) or real_import_rows(imp, header, table)
+        ),
+    )
+    before = customers(a.tenant.id)
+    rows = "".join(f"Buyer {i},1390000{i:04d}\n" for i in range(6)) + "Bad,12\n"
+    page = run(client, "Name,Phone\n" + rows).get_data(True)
+    assert "Importing" in page and "0 of 7 rows done" in page  # the request only queued it
+    assert 'http-equiv="refresh"' in page
+    assert customers(a.tenant.id) == before
+
+    wait_for_jobs()
+    imp = last_import(a.tenant.id)
+    assert (imp.status, imp.processed_count, imp.row_count) == ("done", 7, 7)
+    assert chunks == [2, 2, 2, 1]
+    assert customers(a.tenant.id) == before + 6
+    report = client.get(f"{START}/{imp.id}/report").get_data(True)
+    assert "Importing" not in report and "1 row was not imported" in report

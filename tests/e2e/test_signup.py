@@ -62,7 +62,7 @@ def test_owner_invites_an_agent_who_joins_by_the_mailed_link(live_server, browse
     expect(page.locator(f'tr[data-member="{agent}"]')).to_contain_text("Invited")
     screenshot(page, "members")
 
-    link = re.search(r"https?://\S+/invite/\S+", live_server.last_mail()).group(0)
+    link = re.search(r"https?://\S+/invite/\S+", live_server.last_mail(agent)).group(0)
     context = browser.new_context(locale="zh-CN")
     newcomer = context.new_page()
     newcomer.goto(link)

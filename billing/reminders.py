@@ -1,0 +1,69 @@
+"""Mail the clock sends for billing: a shop's owners hear three days before its free trial
+ends, once per trial (a trial that staff extend gets its own reminder)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from tenants.clock import periodic
+from tenants.db import bind_tenant, cross_tenant, db, utcnow
+from tenants.mail import send_mail
+from tenants.models import Membership, Tenant
+
+REMIND_BEFORE = timedelta(days=3)
+
+
+@periodic("billing.trial_reminders", every=3600)
+def remind_trials_ending() -> None:
+    now = utcnow()
+    with cross_tenant():
+        ending = db.execute(
+            select(Tenant.id).where(
+                Tenant.status == "active",
+                Tenant.trial_ends_at > now,
+                Tenant.trial_ends_at <= now + REMIND_BEFORE,
+            )
+        ).scalars()
+        shops = list(ending)
+    for tenant_id in shops:
+        _remind_owners(tenant_id)
+
+
+def _remind_owners(tenant_id: int) -> None:
+    bind_tenant(tenant_id)
+    tenant = db.scalar(select(Tenant))
+    ends: datetime = tenant.trial_ends_at
+    date = ends.astimezone(ZoneInfo(tenant.timezone)).strftime("%Y-%m-%d")
+    link = _external_url("billing.page")
+    owners = db.scalars(
+        select(Membership).where(Membership.role == "owner", Membership.status == "active")
+    )
+    for owner in owners:
+        with force_locale(owner.user.locale or tenant.locale):
+            send_mail(
+                owner.user.email,
+                _("Your Huike trial ends on %(date)s", date=date),
+                # the template alone: the pages' context processors expect a request
+                current_app.jinja_env.get_template("billing/mail/trial_ending.txt").render(
+                    shop=tenant.name, date=date, link=link
+                ),
+                key=f"trial-ending:{tenant_id}:{ends:%Y%m%d%H%M%S}:{owner.user_id}",
+            )
+
+
+def _external_url(endpoint: str) -> str:
+    """A link for a mail written outside any request: on ``BASE_URL`` (docs/deploy.md)."""
+    config = current_app.config
+    fallback = f"http://{config['SERVER_NAME'] or 'localhost:5000'}"
+    base = urlsplit(config["BASE_URL"] or fallback)
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, force_external=True)
