@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from app.api import keys
 from app.api.inputs import ID_PATH, add_id_converter
 from app.api.models import ApiKey
-from app.api.serialize import members_by_id
+from app.api.schemas import members_by_id
 from app.features import GatedBlueprint
 from app.messages import message_for
 from tenants.db import db, scoped_get
