@@ -71,22 +71,19 @@ def _authenticate():
 
 @bp.errorhandler(ServiceError)
 def _refused(error: ServiceError):
-    db.rollback()  # a refused request changes nothing
-    return errors.service_error(error)
+    return errors.service_error(error)  # an error answer: the request's unit rolls back
 
 
-def committed(action):
-    """Run ``action`` and commit. When a concurrent request stored the same unique key first
-    (the same order id, external id or phone), run it once more: it now sees that row, so the
-    answer is the one a retry gets (an order's 200, a customer's 409), never a 500."""
+def once_more_on_conflict(action):
+    """Run ``action`` in a savepoint. When a concurrent request stored the same unique key first
+    (the same order id, external id or phone), undo it and run it once more: it now sees that
+    row, so the answer is the one a retry gets (an order's 200, a customer's 409), never a 500.
+    The request's unit commits."""
     try:
-        result = action()
-        db.commit()
+        with db.begin_nested():
+            return action()
     except IntegrityError:
-        db.rollback()
-        result = action()
-        db.commit()
-    return result
+        return action()
 
 
 def answer(model: BaseModel, status: int = 200, location: str | None = None):
@@ -188,7 +185,7 @@ def list_customers():
 @auth.rate_limited
 def create_customer():
     data = body(CustomerInput).model_dump(exclude_unset=True)
-    customer = committed(lambda: _saved(None, data))
+    customer = once_more_on_conflict(lambda: _saved(None, data))
     db.expire(customer)  # read back as stored: lists in their order, as a GET answers them
     return _customer(customer, 201)
 
@@ -231,7 +228,7 @@ def update_customer(customer_id: int):
     if customer.merged_into_id:
         raise ServiceError("customer_merged", merged_into=customer.merged_into_id)
     if data:
-        customer = committed(lambda: _saved(customer, data))
+        customer = once_more_on_conflict(lambda: _saved(customer, data))
         db.expire(customer)
     return _customer(customer)
 
@@ -292,7 +289,7 @@ def push_order():
     """Create the order, or apply its news when its order_id is known: the same request twice
     stores one order and answers the same body (201, then 200)."""
     payload = body(OrderInput).model_dump(exclude_unset=True)
-    order, created = committed(lambda: crm.upsert_order(payload))
+    order, created = once_more_on_conflict(lambda: crm.upsert_order(payload))
     return _order(order, 201 if created else 200)
 
 
@@ -324,5 +321,5 @@ def get_order(order_id: str):
 def update_order(order_id: str):
     order = crm.order_by_external_id(order_id)
     changes = body(OrderChanges).model_dump(exclude_unset=True)
-    committed(lambda: crm.update_order(order, changes))
+    once_more_on_conflict(lambda: crm.update_order(order, changes))
     return _order(order)
