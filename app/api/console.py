@@ -19,10 +19,10 @@ from flask_login import current_user, login_required
 from app.api import keys
 from app.api.inputs import ID_PATH, add_id_converter
 from app.api.models import ApiKey
-from app.api.serialize import members_by_id
+from app.api.schemas import members_by_id
 from app.features import GatedBlueprint
 from app.messages import message_for
-from tenants.db import db, scoped_get
+from tenants.db import scoped_get
 from tenants.errors import ServiceError
 from tenants.permissions import admin_required
 
@@ -61,9 +61,7 @@ def create():
     name = request.form.get("name", "")
     try:
         key, token = keys.create_key(name, current_user.membership.id)
-        db.commit()
     except ServiceError as error:
-        db.rollback()
         return _list(error, name, 422)
     # The one time the key exists in clear: never cached, never in a URL or the session.
     return render_template("api/created.html", key=key, token=token), {"Cache-Control": "no-store"}
@@ -81,9 +79,7 @@ def confirm_revoke(key_id: int):
 def revoke(key_id: int):
     try:
         key = keys.revoke(key_id)
-        db.commit()
     except ServiceError:
-        db.rollback()
         abort(404)
     flash(
         _('The key "%(name)s" is revoked: requests with it are refused.', name=key.name), "success"

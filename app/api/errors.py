@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from app.api.schemas import Error
 from app.messages import message_for
 from tenants.errors import ServiceError
 
@@ -58,8 +59,7 @@ def is_api_request() -> bool:
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, **params):
-    body = {**params, "error": code, "message": message, "field": field}
-    response = jsonify(body)
+    response = jsonify(Error(error=code, message=message, field=field, **params).model_dump())
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = CHALLENGES.get(code, CHALLENGES["api_key_missing"])

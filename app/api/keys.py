@@ -70,5 +70,4 @@ def mark_used(key: ApiKey) -> None:
     """Record a use at most once a minute, so a busy key does not write on every request."""
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= USE_RECORDED_EVERY:
-        key.last_used_at = now
-        db.commit()
+        key.last_used_at = now  # with the request's unit: a refused request is no use

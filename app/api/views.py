@@ -1,33 +1,41 @@
-"""The shops' REST API, /api/v1 (docs/api.md; the contract is app/api/openapi.py).
+"""The shops' REST API, /api/v1 (docs/api.md; the contract is the generated document,
+app/api/openapi.py).
 
 Each request: the key is checked and its shop bound (auth.authenticate), the per-key budget
-counted (auth.rate_limited), the input checked (inputs), the CRM service does the work, and
-the request commits once. Any refusal answers the one error shape (errors.py).
+counted (auth.rate_limited), the input checked by its model (inputs, app/crm/schemas.py), the
+CRM service does the work, and the request commits once. Any refusal answers the one error
+shape (errors.py). Each route declares its operation for the document where it is routed.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-
 from flask import jsonify, request, url_for
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.api import auth, errors, openapi, serialize
-from app.api.inputs import (
-    ID_PATH,
-    OWNER_FILTER,
-    add_id_converter,
-    check_params,
-    checked,
-    decode_cursor,
+from app.api import auth, errors
+from app.api.inputs import ID_PATH, add_id_converter, body, check_params, query
+from app.api.openapi import document, operation, operation_of
+from app.api.params import (
+    CustomerListQuery,
+    CustomerPath,
+    OrderPath,
+    TimelineQuery,
     encode_cursor,
-    json_body,
-    page_limit,
+)
+from app.api.schemas import (
+    Customer,
+    CustomerPage,
+    OpenApiDocument,
+    Order,
+    TimelineEntry,
+    TimelinePage,
+    members_by_id,
 )
 from app.crm import service as crm
-from app.crm.models import Customer
+from app.crm.models import Customer as CustomerRow
+from app.crm.schemas import CustomerInput, OrderChanges, OrderInput
 from app.features import GatedBlueprint
 from tenants.db import db
 from tenants.errors import ServiceError
@@ -37,86 +45,76 @@ bp = GatedBlueprint(  # the contract is public; the rest is the CRM's, for a sho
 )
 bp.record_once(add_id_converter)
 
-CUSTOMER = {
-    "external_id": "id",
-    "name": "string",
-    "company": "string",
-    "phones": "strings",
-    "emails": "strings",
-    "tags": "strings",
-    "fields": "fields",
-    "owner_id": "integer",
-}
-# Enough to find (or make) an order's customer.
-ORDER_CUSTOMER = {"external_id": "id", "name": "string", "phone": "string", "email": "string"}
-ORDER_CHANGES = {"status": "string", "total": "amount", "items": "items"}
-ORDER = {
-    "order_id": "id",
-    "currency": "string",
-    "placed_at": "string",
-    "customer": "object",
-    **ORDER_CHANGES,
-}
-LIST_FILTERS = ("q", "tag", "owner_id", "has_ordered", "ordered_after", "ordered_before")
-# The list's filters that take a value of a format: given empty, it is a mistake, not "all".
-FILTER_CODES = {
-    "owner_id": "owner_invalid",
-    "has_ordered": "filter_invalid",
-    "ordered_after": "date_invalid",
-    "ordered_before": "date_invalid",
-    "updated_since": "datetime_invalid",
-}
-# The query parameters each endpoint takes; any other is refused (none where not listed).
-QUERY = {
-    "api.list_customers": (*LIST_FILTERS, "updated_since", "limit", "cursor"),
-    "api.customer_timeline": ("limit", "cursor"),
-}
+# The customer's rules the service checks against the shop's data (its custom fields and
+# members) and the view's own (a customer needs something that names them).
+CUSTOMER_RULES = (
+    "field_unknown",
+    "number_expected",
+    "date_invalid",
+    "choice_invalid",
+    "owner_invalid",
+    "customer_empty",
+)
+CUSTOMER_PATH = f"/customers/<{ID_PATH}:customer_id>"
+ORDER_PATH = "/orders/<path:order_id>"
 
 
 @bp.before_request
 def _authenticate():
     request.max_content_length = errors.MAX_BODY
-    if request.endpoint == "api.openapi_document":
-        return None  # the contract is public
-    refused = auth.authenticate()
-    if refused is None:
-        check_params(QUERY.get(request.endpoint, ()))
-    return refused
+    op = operation_of(request.endpoint)
+    if op is not None and op.public:
+        return
+    auth.authenticate()
+    check_params(op.query.model_fields if op and op.query else ())
 
 
 @bp.errorhandler(ServiceError)
 def _refused(error: ServiceError):
-    db.rollback()  # a refused request changes nothing
-    return errors.service_error(error)
+    return errors.service_error(error)  # an error answer: the request's unit rolls back
 
 
-def committed(action):
-    """Run ``action`` and commit. When a concurrent request stored the same unique key first
-    (the same order id, external id or phone), run it once more: it now sees that row, so the
-    answer is the one a retry gets (an order's 200, a customer's 409), never a 500."""
+def once_more_on_conflict(action):
+    """Run ``action`` in a savepoint. When a concurrent request stored the same unique key first
+    (the same order id, external id or phone), undo it and run it once more: it now sees that
+    row, so the answer is the one a retry gets (an order's 200, a customer's 409), never a 500.
+    The request's unit commits."""
     try:
-        result = action()
-        db.commit()
+        with db.begin_nested():
+            return action()
     except IntegrityError:
-        db.rollback()
-        result = action()
-        db.commit()
-    return result
+        return action()
 
 
-@bp.get("/openapi.json")
+def answer(model: BaseModel, status: int = 200, location: str | None = None):
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+@operation(
+    bp,
+    "get",
+    "/openapi.json",
+    operation_id="getOpenApiDocument",
+    summary="This document",
+    answers={200: ("The OpenAPI 3.1 document.", OpenApiDocument)},
+    public=True,
+)
 def openapi_document():
-    return jsonify(openapi.document())
+    return jsonify(document())
 
 
 # --- customers -------------------------------------------------------------------------------
 
 
-def _identified(customer: Customer) -> bool:
+def _identified(customer: CustomerRow) -> bool:
     return bool(customer.name or customer.external_id or customer.phones or customer.emails)
 
 
-def _saved(customer: Customer | None, data: dict) -> Customer:
+def _saved(customer: CustomerRow | None, data: dict) -> CustomerRow:
     """Create (None) or change a customer. A new one needs a name, external id, phone or
     e-mail, and a change may not take the last of them away; blank values count as none,
     as the service stores them (a name of spaces is no name, an empty phone no phone)."""
@@ -127,128 +125,201 @@ def _saved(customer: Customer | None, data: dict) -> Customer:
     return customer
 
 
-def _customer_json(customer: Customer, status: int = 200):
-    body = serialize.customer(customer, serialize.members_by_id([customer.owner_id]))
-    response = jsonify(body)
-    response.status_code = status
-    if status == 201:
-        response.headers["Location"] = url_for("api.get_customer", customer_id=customer.id)
-    return response
+def _customer(customer: CustomerRow, status: int = 200):
+    body = Customer.of(customer, members_by_id([customer.owner_id]))
+    created = status == 201
+    location = url_for("api.get_customer", customer_id=customer.id) if created else None
+    return answer(body, status, location)
 
 
-@bp.get("/customers")
+@operation(
+    bp,
+    "get",
+    "/customers",
+    operation_id="listCustomers",
+    summary="List and search customers",
+    description=(
+        "Customers in id order (the newest last), merged ones left out; walk every page with "
+        "`next_cursor`. Filters combine; an unknown parameter is refused."
+    ),
+    query=CustomerListQuery,
+    answers={200: ("A page of customers.", CustomerPage)},
+)
 @auth.rate_limited
 def list_customers():
-    limit = page_limit()
-    after = decode_cursor((int,))
-    for key, code in FILTER_CODES.items():  # search() reads an empty filter as none given
-        if request.args.get(key) == "":
-            raise ServiceError(code, field=key)
-    if not re.fullmatch(OWNER_FILTER, request.args.get("owner_id", "none")):
-        raise ServiceError("owner_invalid", field="owner_id")
+    params = query(CustomerListQuery)
     # search() orders by last change, which moves under a walk; ids never move, so a walk
     # through every page sees each customer exactly once, the newest last.
-    query = crm.search(request.args).order_by(None).order_by(Customer.id)
-    if "updated_since" in request.args:
-        since = crm.parse_datetime(request.args["updated_since"], "updated_since")
-        query = query.where(Customer.updated_at >= since)
-    if after is not None:
-        query = query.where(Customer.id > after[0])
-    query = query.options(
-        selectinload(Customer.phones), selectinload(Customer.emails), selectinload(Customer.tags)
+    found = crm.search(params.filters()).order_by(None).order_by(CustomerRow.id)
+    if params.updated_since is not None:
+        found = found.where(CustomerRow.updated_at >= params.updated_since)
+    if params.cursor is not None:
+        found = found.where(CustomerRow.id > params.cursor)
+    found = found.options(
+        selectinload(CustomerRow.phones),
+        selectinload(CustomerRow.emails),
+        selectinload(CustomerRow.tags),
     )
-    rows = list(db.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify(
-        data=serialize.customers(rows), next_cursor=encode_cursor(rows[-1].id) if more else None
-    )
+    rows = list(db.scalars(found.limit(params.limit + 1)))
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    return answer(Customer.page(rows, encode_cursor(rows[-1].id) if more else None))
 
 
-@bp.post("/customers")
+@operation(
+    bp,
+    "post",
+    "/customers",
+    operation_id="createCustomer",
+    summary="Create a customer",
+    description=(
+        "Needs at least a name, external id, phone or e-mail (blank ones count as none: "
+        "`customer_empty`). An external id, phone or e-mail another customer has answers 409 "
+        "with that customer's id: a retried create never makes a duplicate."
+    ),
+    body=CustomerInput,
+    answers={201: ("Created.", Customer)},
+    refuses=CUSTOMER_RULES,
+    conflict=True,
+)
 @auth.rate_limited
 def create_customer():
-    data = checked(json_body(), CUSTOMER)
-    customer = committed(lambda: _saved(None, data))
+    data = body(CustomerInput).model_dump(exclude_unset=True)
+    customer = once_more_on_conflict(lambda: _saved(None, data))
     db.expire(customer)  # read back as stored: lists in their order, as a GET answers them
-    return _customer_json(customer, 201)
+    return _customer(customer, 201)
 
 
-@bp.get(f"/customers/<{ID_PATH}:customer_id>")
+@operation(
+    bp,
+    "get",
+    CUSTOMER_PATH,
+    operation_id="getCustomer",
+    summary="Read a customer",
+    description="A merged customer still answers, with `merged_into` set.",
+    path_params=CustomerPath,
+    answers={200: ("The customer.", Customer)},
+)
 @auth.rate_limited
 def get_customer(customer_id: int):
-    return _customer_json(crm.customer_or_404(customer_id))
+    return _customer(crm.customer_or_404(customer_id))
 
 
-@bp.patch(f"/customers/<{ID_PATH}:customer_id>")
+@operation(
+    bp,
+    "patch",
+    CUSTOMER_PATH,
+    operation_id="updateCustomer",
+    summary="Change a customer",
+    description=(
+        "A change may not take away the last of a customer's name, external id, phones and "
+        "e-mails (`customer_empty`)."
+    ),
+    path_params=CustomerPath,
+    body=CustomerInput,
+    answers={200: ("The customer as changed.", Customer)},
+    refuses=CUSTOMER_RULES,
+    conflict=True,
+)
 @auth.rate_limited
 def update_customer(customer_id: int):
     customer = crm.customer_or_404(customer_id)
-    data = checked(json_body(), CUSTOMER)
+    data = body(CustomerInput).model_dump(exclude_unset=True)
     if customer.merged_into_id:
         raise ServiceError("customer_merged", merged_into=customer.merged_into_id)
     if data:
-        customer = committed(lambda: _saved(customer, data))
+        customer = once_more_on_conflict(lambda: _saved(customer, data))
         db.expire(customer)
-    return _customer_json(customer)
+    return _customer(customer)
 
 
-@bp.get(f"/customers/<{ID_PATH}:customer_id>/timeline")
+@operation(
+    bp,
+    "get",
+    f"{CUSTOMER_PATH}/timeline",
+    operation_id="getCustomerTimeline",
+    summary="A customer's timeline, newest first",
+    path_params=CustomerPath,
+    query=TimelineQuery,
+    answers={200: ("A page of entries.", TimelinePage)},
+)
 @auth.rate_limited
 def customer_timeline(customer_id: int):
     customer = crm.customer_or_404(customer_id)
-    limit = page_limit()
-    before = decode_cursor((str, int))
-    if before is not None:
-        try:
-            before = (datetime.fromisoformat(before[0]), before[1])
-        except ValueError as exc:
-            raise ServiceError("cursor_invalid", field="cursor") from exc
-        if before[0].tzinfo is None:
-            raise ServiceError("cursor_invalid", field="cursor")
-    rows = crm.timeline(customer.id, before, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    params = query(TimelineQuery)
+    rows = crm.timeline(customer.id, params.cursor, params.limit + 1)
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
     last = rows[-1] if more else None
-    return jsonify(
-        data=serialize.entries(rows),
-        next_cursor=encode_cursor(last.occurred_at.isoformat(), last.id) if last else None,
-    )
+    cursor = encode_cursor(last.occurred_at.isoformat(), last.id) if last else None
+    return answer(TimelineEntry.page(rows, cursor))
 
 
 # --- orders ----------------------------------------------------------------------------------
 
 
-def _order_json(order, status: int = 200):
-    response = jsonify(serialize.order(order))
-    response.status_code = status
-    if status == 201:
-        response.headers["Location"] = url_for("api.get_order", order_id=order.external_id)
-    return response
+def _order(order, status: int = 200):
+    created = status == 201
+    location = url_for("api.get_order", order_id=order.external_id) if created else None
+    return answer(Order.of(order), status, location)
 
 
-@bp.post("/orders")
+@operation(
+    bp,
+    "post",
+    "/orders",
+    operation_id="pushOrder",
+    summary="Push an order (idempotent on order_id)",
+    description=(
+        "Creates the order (201) and links it to its customer, or, when the order id is known, "
+        "applies the status, total and items sent (200). The same request twice stores one "
+        "order and answers the same body."
+    ),
+    body=OrderInput,
+    answers={
+        201: ("Created.", Order),
+        200: ("The order was known; the news was applied.", Order),
+    },
+    # the service's: a new order's customer and its contacts (a new customer's name too
+    # long), a known order's status left empty
+    refuses=("customer_required", "phone_invalid", "email_invalid", "too_long", "status_invalid"),
+)
 @auth.rate_limited
 def push_order():
     """Create the order, or apply its news when its order_id is known: the same request twice
     stores one order and answers the same body (201, then 200)."""
-    body = checked(json_body(), ORDER)
-    if body.get("customer") is not None:
-        body["customer"] = checked(body["customer"], ORDER_CUSTOMER, "customer.")
-    order, created = committed(lambda: crm.upsert_order(body))
-    return _order_json(order, 201 if created else 200)
+    payload = body(OrderInput).model_dump(exclude_unset=True)
+    order, created = once_more_on_conflict(lambda: crm.upsert_order(payload))
+    return _order(order, 201 if created else 200)
 
 
-@bp.get("/orders/<path:order_id>")
+@operation(
+    bp,
+    "get",
+    ORDER_PATH,
+    operation_id="getOrder",
+    summary="Read an order",
+    path_params=OrderPath,
+    answers={200: ("The order.", Order)},
+)
 @auth.rate_limited
 def get_order(order_id: str):
-    return _order_json(crm.order_by_external_id(order_id))
+    return _order(crm.order_by_external_id(order_id))
 
 
-@bp.patch("/orders/<path:order_id>")
+@operation(
+    bp,
+    "patch",
+    ORDER_PATH,
+    operation_id="updateOrder",
+    summary="Change an order's status, total or items",
+    path_params=OrderPath,
+    body=OrderChanges,
+    answers={200: ("The order as changed.", Order)},
+)
 @auth.rate_limited
 def update_order(order_id: str):
     order = crm.order_by_external_id(order_id)
-    changes = checked(json_body(), ORDER_CHANGES)
-    committed(lambda: crm.update_order(order, changes))
-    return _order_json(order)
+    changes = body(OrderChanges).model_dump(exclude_unset=True)
+    once_more_on_conflict(lambda: crm.update_order(order, changes))
+    return _order(order)

@@ -9,14 +9,17 @@ from sqlalchemy import delete, select, update
 from app.chat.models import Visitor
 from app.crm.fields import check_field_value, custom_fields
 from app.crm.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
-from app.crm.values import normalize_phone, normalize_tag, shop_country
+from app.crm.schemas import (
+    MAX_EMAILS,
+    MAX_PHONES,
+    MAX_TAGS,  # noqa: F401  (app/crm/service.py names it from here)
+    CustomerInput,
+)
+from app.crm.values import shop_country
+from app.schemas import checked
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
-from tenants.service import normalize_email
-
-MAX_PHONES = MAX_EMAILS = 10
-MAX_TAGS = 30
 
 
 def customer_or_404(customer_id) -> Customer:
@@ -73,85 +76,67 @@ def _owner_id(raw) -> int | None:
     return member.id
 
 
+# What null stores, for a key where it is not None.
+STORED_FOR_NULL = {"name": "", "company": "", "phones": [], "emails": [], "tags": [], "fields": {}}
+
+
 def _clean(data: dict, customer: Customer | None) -> dict:
-    """Validate every given key of a customer's data; raise on the first bad one."""
-    clean: dict = {}
-    if "name" in data:
-        name = " ".join(str(data["name"] or "").split())
-        if len(name) > 120:
-            raise ServiceError("too_long", field="name", max=120)
-        clean["name"] = name
-    if "company" in data:
-        company = str(data["company"] or "").strip()
-        if len(company) > 200:
-            raise ServiceError("too_long", field="company", max=200)
-        clean["company"] = company
-    if "external_id" in data:
-        external_id = str(data["external_id"] or "").strip() or None
-        if external_id and len(external_id) > 128:
-            raise ServiceError("too_long", field="external_id", max=128)
-        if external_id:
-            other = _held_by_another(Customer.id, Customer.external_id, external_id, customer)
-            if other:
-                raise ServiceError(
-                    "external_id_taken", field="external_id", value=external_id, customer_id=other
-                )
-        clean["external_id"] = external_id
-    if "phones" in data:
-        region = shop_country()
-        given = [p for p in data["phones"] or () if p and p.strip()]  # blank: no phone
-        phones = list(dict.fromkeys(normalize_phone(p, region) for p in given))
-        if len(phones) > MAX_PHONES:
-            raise ServiceError("too_many", field="phones", max=MAX_PHONES)
-        for phone in phones:
-            other = _held_by_another(CustomerPhone.customer_id, CustomerPhone.e164, phone, customer)
-            if other:
-                raise ServiceError("phone_taken", field="phones", value=phone, customer_id=other)
-        clean["phones"] = phones
-    if "emails" in data:
-        emails = []
-        for raw in data["emails"] or ():
-            if raw and raw.strip():  # blank: no e-mail
-                try:
-                    emails.append(normalize_email(raw))
-                except ServiceError as exc:
-                    raise ServiceError("email_invalid", field="emails", value=raw) from exc
-        emails = list(dict.fromkeys(emails))
-        if len(emails) > MAX_EMAILS:
-            raise ServiceError("too_many", field="emails", max=MAX_EMAILS)
-        for email in emails:
-            other = _held_by_another(
-                CustomerEmail.customer_id, CustomerEmail.email, email, customer
+    """Validate every given key of a customer's data; raise on the first bad one. Its shape
+    and the rules of each field are the customer's model's (app/crm/schemas.py); here, what
+    needs the shop's data: an external id, phone or e-mail no other customer has, known
+    custom fields, an active member as owner (given as a form gives it: text or a number)."""
+    given = {key: _distinct(value) for key, value in data.items() if key != "owner_id"}
+    valid = checked(CustomerInput, given, {"region": shop_country()})
+    clean = {
+        key: STORED_FOR_NULL.get(key) if value is None else value
+        for key, value in valid.model_dump(exclude_unset=True).items()
+    }
+    external_id = clean.get("external_id")
+    if external_id:
+        other = _held_by_another(Customer.id, Customer.external_id, external_id, customer)
+        if other:
+            raise ServiceError(
+                "external_id_taken", field="external_id", value=external_id, customer_id=other
             )
-            if other:
-                raise ServiceError(
-                    "email_taken_customer", field="emails", value=email, customer_id=other
-                )
-        clean["emails"] = emails
-    if "tags" in data:
-        tags = list(dict.fromkeys(t for t in map(normalize_tag, data["tags"] or ()) if t))
-        if len(tags) > MAX_TAGS:
-            raise ServiceError("too_many", field="tags", max=MAX_TAGS)
-        clean["tags"] = tags
-    if "fields" in data:
-        given = data["fields"] or {}
-        if not isinstance(given, dict):
-            raise ServiceError("fields_invalid", field="fields")
-        known = {f.key: f for f in custom_fields()}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise ServiceError("field_unknown", field="fields", key=unknown[0])
-        values = dict(customer.fields or {}) if customer else {}
-        for key, raw in given.items():
-            value = check_field_value(known[key], raw)
-            if value is None:
-                values.pop(key, None)
-            else:
-                values[key] = value
-        clean["fields"] = values
+    for phone in clean.get("phones", ()):
+        other = _held_by_another(CustomerPhone.customer_id, CustomerPhone.e164, phone, customer)
+        if other:
+            raise ServiceError("phone_taken", field="phones", value=phone, customer_id=other)
+    for email in clean.get("emails", ()):
+        other = _held_by_another(CustomerEmail.customer_id, CustomerEmail.email, email, customer)
+        if other:
+            raise ServiceError(
+                "email_taken_customer", field="emails", value=email, customer_id=other
+            )
+    if "fields" in clean:
+        clean["fields"] = _field_values(clean["fields"], customer)
     if "owner_id" in data:
         clean["owner_id"] = _owner_id(data["owner_id"])
     return clean
+
+
+def _distinct(value):
+    """A list once each: the console may repeat an entry (a tag added twice), which counts once
+    against a list's limit here (the API's document counts entries as sent)."""
+    if isinstance(value, list) and all(isinstance(entry, str) for entry in value):
+        return list(dict.fromkeys(value))
+    return value
+
+
+def _field_values(given: dict, customer: Customer | None) -> dict:
+    """The customer's custom fields with the given keys set (None clears one)."""
+    known = {f.key: f for f in custom_fields()}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ServiceError("field_unknown", field="fields", key=unknown[0])
+    values = dict(customer.fields or {}) if customer else {}
+    for key, raw in given.items():
+        value = check_field_value(known[key], raw)
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return values
 
 
 def _held_by_another(owner_id, key, value, customer: Customer | None) -> int | None:

@@ -38,7 +38,8 @@ from app.crm.import_writing import import_orders, write_plan
 from app.crm.models import Import
 from app.crm.spreadsheet import csv_records, decode
 from app.crm.values import looks_like_phone
-from tenants.db import current_tenant_id, db, scoped_get, utcnow
+from tenants.clock import periodic
+from tenants.db import cross_tenant, current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.jobs import enqueue, job
 from tenants.models import Tenant
@@ -189,6 +190,16 @@ def run_queued_import(import_id: int) -> None:
             imp.processed_count += len(chunk)
             if imp.processed_count >= len(table):
                 _finish(imp)
+
+
+@periodic("crm.resume_imports", every=600)
+def resume_imports() -> None:
+    """A queued import whose message was lost (a Redis flushed, retries spent) is queued again;
+    a run still at work on it only shares its chunks (each is taken under a row lock)."""
+    with cross_tenant():
+        queued = db.execute(select(Import.id, Import.tenant_id).where(Import.status == "queued"))
+        for import_id, tenant_id in queued.all():
+            enqueue("crm.import", tenant_id, import_id)
 
 
 def _import_rows(imp: Import, header: list[str], table: list[tuple[int, list[str]]]) -> None:

@@ -11,6 +11,7 @@ import hmac
 from sqlalchemy import func, select
 
 from app.chat.models import Conversation, LeftMessage, Visitor
+from app.crm import signals
 from app.crm.customers import add_contacts, find_by_contact, live, save_customer
 from app.crm.models import Customer
 from app.crm.timeline import add_chat_entry, add_left_message_entry
@@ -39,6 +40,7 @@ def link_visitor(visitor: Visitor, customer: Customer) -> None:
     for left in db.scalars(select(LeftMessage).where(LeftMessage.visitor_id == visitor.id)):
         add_left_message_entry(customer.id, left)
     db.flush()
+    signals.visitor_identified.send(visitor, customer=customer)
 
 
 def visit_summary(customer_id: int) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from app.chat.models import Visitor
+from app.crm import signals
 from app.crm.customers import add_contacts, customer_snapshot
 from app.crm.models import Customer, CustomerTag, Order, TimelineEntry
 from app.crm.orders import refresh_totals
@@ -56,4 +57,5 @@ def merge(target: Customer, source: Customer, author_id: int | None = None) -> C
     add_entry(target.id, "merge", summary=source.name, data=snapshot, author_id=author_id)
     target.updated_at = utcnow()
     db.expire(target)
+    signals.customer_merged.send(target, source_id=source.id)
     return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.crm import signals
 from app.crm.customers import add_contacts, find_by_contact, save_customer
 from app.crm.models import Customer, Order
 from app.crm.timeline import add_entry
@@ -125,6 +126,7 @@ def upsert_order(payload: dict) -> tuple[Order, bool]:
         occurred_at=placed_at,
     )
     refresh_totals(customer)
+    signals.order_recorded.send(order)
     return order, True
 
 

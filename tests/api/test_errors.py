@@ -80,3 +80,29 @@ def test_an_id_past_any_row_is_a_404_on_every_method_of_its_path(api):
     wrong = api.open("DELETE", f"/customers/{huge}")
     assert error_of(wrong) == (405, "method_not_allowed", None)
     assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "PATCH"}
+
+
+def test_a_refusal_carries_exactly_its_parameters(api, two_tenants):
+    """The whole body of a 422: code, field, message, and only the parameters of its code."""
+    with_order = {"order_id": "SO-a"}
+    for method, path, body, params in (
+        ("POST", "/customers", {"name": "X" * 121}, {"max": 120}),
+        ("POST", "/customers", {"name": 5}, {"expected": "string"}),
+        ("POST", "/customers", {"nmae": "X"}, {"key": "nmae"}),
+        ("POST", "/customers", {"phones": ["12345"]}, {"value": "12345"}),
+        ("POST", "/customers", {"tags": [""] * 31}, {"max": 30}),
+        ("POST", "/orders", {**with_order, "status": "x" * 33}, {}),
+        (
+            "POST",
+            "/orders",
+            {**with_order, "items": [{"name": "t", "quantity": 0}]},
+            {"max": 1_000_000},
+        ),
+        ("PATCH", "/orders/SO-a", {"items": [{"quantity": 1}]}, {}),
+        ("GET", "/customers?limit=0", None, {"max": 100}),
+        ("GET", "/customers?cursor=x", None, {}),
+    ):
+        answer = api.open(method, path, json=body).get_json()
+        assert answer.pop("message") and answer.pop("error") and "field" in answer
+        answer.pop("field")
+        assert answer == params, (method, path, body)

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from app.api.openapi import RULES_BEYOND_THE_SCHEMA, document
+from app.api.openapi import document, operations
 
+BEYOND_THE_SCHEMA = {op.operation_id: op.beyond_the_schema for op in operations()}
 MAX_EXAMPLES = int(os.environ.get("HUIKE_SCHEMATHESIS_EXAMPLES", "25"))
 
 
@@ -33,6 +34,10 @@ CONFIG = SchemathesisConfig.from_dict(
             # 500. Drop these two options once it has.
             "allow-x00": False,
             "codec": "utf-8",
+            # the shop's key is the test's to send (shop_key); a mutated one is test_auth's.
+            # Generated, a missing key counted as a refusable request that the key the test
+            # adds then made valid.
+            "with-security-parameters": False,
         },
         # the same cases on every run, so CI is stable; set a seed to look elsewhere
         "seed": int(os.environ.get("HUIKE_SCHEMATHESIS_SEED", "20261122")),
@@ -76,7 +81,7 @@ def valid_data_is_accepted(ctx, response, case) -> bool | None:
     if not case.meta.generation.mode.is_positive:
         return None
     code = response.json()["error"]
-    allowed = RULES_BEYOND_THE_SCHEMA[case.operation.definition.raw["operationId"]]
+    allowed = BEYOND_THE_SCHEMA[case.operation.definition.raw["operationId"]]
     assert code in allowed, f"a request the document allows was refused with {code}"
     return None
 

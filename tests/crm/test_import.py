@@ -16,7 +16,7 @@ from app.crm import service as crm
 from app.crm.models import Customer, CustomerPhone, Import, Order
 from tenants.db import bind_tenant, db, utcnow
 from tenants.errors import ServiceError
-from tenants.jobs import wait_for_jobs
+from tenants.jobs import jobs_of, wait_for_jobs
 
 from ..conftest import login, set_tenant
 
@@ -480,3 +480,20 @@ def test_a_big_file_is_imported_by_a_job_in_chunks_with_its_progress_shown(
     assert customers(a.tenant.id) == before + 6
     report = client.get(f"{START}/{imp.id}/report").get_data(True)
     assert "Importing" not in report and "1 row was not imported" in report
+
+
+def test_a_queued_import_whose_message_was_lost_is_queued_again_by_the_clock(
+    app, client, two_tenants, monkeypatch
+):
+    a = two_tenants.a
+    login(client, a.owner)
+    monkeypatch.setattr(imports, "IN_REQUEST_ROWS", 1)
+    run(client, "Name,Phone\nAnn,13900000201\nBob,13900000202\n")
+    jobs_of(app).broker.flush_all()  # the message is lost (a Redis flushed)
+    wait_for_jobs()
+    assert last_import(a.tenant.id).status == "queued"
+
+    jobs_of(app).perform("crm.resume_imports", None)
+    wait_for_jobs()
+    imp = last_import(a.tenant.id)
+    assert (imp.status, imp.created_count) == ("done", 2)
