@@ -32,6 +32,7 @@ class Peer:
     ident: int  # visitor id or membership id
     token: str = ""
     lang: str = "en"
+    country: str = "CN"  # the shop's, read at connect: its messages' phone numbers are read in it
     # a visitor's open conversation as last seen on this socket: their next message goes
     # straight to it (the store checks it is still open, else takes the long way)
     conversation_id: int | None = None

@@ -11,9 +11,9 @@ from tenants.events import domain_event
 page_viewed = domain_event("page_viewed")
 # A conversation began with the visitor's first message (sender: the Conversation).
 conversation_opened = domain_event("conversation_opened")
-# A visitor's message was stored (sender: the Message; ``visitor_id``, ``tenant_id``). Sent on
-# the hot path: a receiver that needs the database binds the tenant itself, and only when it
-# has something to do.
+# A message was stored (sender: the Message; ``visitor_id``, ``tenant_id``, and for a visitor's
+# ``country``: the shop's, to read phone numbers in). Sent on the hot path: a receiver that
+# needs the database binds the tenant itself, and only when it has something to do.
 message_created = domain_event("message_created")
 # An agent took, was given or was transferred a conversation (sender: the Conversation).
 conversation_assigned = domain_event("conversation_assigned")

@@ -48,7 +48,7 @@ def visitor_connect(auth=None):
     visitor = service.visitor_by_key(parsed[1])
     if visitor is None:
         refuse("unauthorized", lang)
-    peer = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang, sid=request.sid)
+    peer = Peer(tenant.id, "visitor", visitor.id, auth["t"], lang, tenant.country, sid=request.sid)
     join_room(visitor_room(tenant.id, visitor.id))
     service.touch(visitor)
     conversation = service.open_conversation(visitor)
@@ -82,7 +82,9 @@ def _visitor_text(peer: Peer, data: dict) -> dict | None:
         return None
     payload = message_json(message, {})  # no file: the visitor's copy is the same
     _deliver_visitor_message(peer, payload, payload)
-    signals.message_created.send(message, visitor_id=peer.ident, tenant_id=peer.tenant_id)
+    signals.message_created.send(
+        message, visitor_id=peer.ident, tenant_id=peer.tenant_id, country=peer.country
+    )
     return {"message": payload}
 
 
@@ -105,7 +107,9 @@ def visitor_message(peer: Peer, data: dict):
         _deliver_visitor_message(peer, message_json(message, names), mine)
         if started:
             signals.conversation_opened.send(conversation)
-        signals.message_created.send(message, visitor_id=peer.ident, tenant_id=peer.tenant_id)
+        signals.message_created.send(
+            message, visitor_id=peer.ident, tenant_id=peer.tenant_id, country=peer.country
+        )
         if started:
             summary = conversation_json(conversation, names)
             emit_after_commit("conversation", summary, agents_room(peer.tenant_id), AGENT)

@@ -24,14 +24,16 @@ def _on_conversation_opened(conversation, **_) -> None:
 
 
 @chat.message_created.connect
-def _on_message_created(message, visitor_id: int, tenant_id: int, **_) -> None:
+def _on_message_created(message, visitor_id: int, tenant_id: int, country="CN", **_) -> None:
     """A phone or e-mail in a visitor's message names the customer. Most messages hold
-    neither and end at a regular expression, before any query: this runs on the hot path."""
-    if message.sender != "visitor" or not recognition.mentions_contact(message.body):
+    neither and end before any query (a pattern, then the phone matcher): the hot path."""
+    if message.sender != "visitor":
+        return
+    contacts = recognition.contacts_in(message.body, country)
+    if contacts is None:
         return
     bind_tenant(tenant_id)
-    contacts = recognition.contacts_in(message.body, recognition.region())
-    visitor = recognition.chat_contacts(visitor_id, *contacts) if contacts else None
+    visitor = recognition.chat_contacts(visitor_id, *contacts)
     if visitor is not None:
         announce_visitor(visitor)
 
