@@ -9,7 +9,8 @@ import time
 from datetime import timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from tenants.db import bind_tenant, cross_tenant, db, utcnow
 from tenants.jobs import enqueue, jobs_of
@@ -28,9 +29,23 @@ OUTAGE = 3.0
 QUICK_RETRIES = {"JOB_RETRY_MIN_SECONDS": 0.25, "JOB_RETRY_MAX_SECONDS": 1.0}
 
 
+_before = {"id": 0}  # the last outbox row before the test: live-server tests leave theirs
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_rows(two_tenants):
+    with cross_tenant():
+        _before["id"] = db.scalar(select(func.max(OutboxEntry.id))) or 0
+
+
 def mail_rows() -> list[OutboxEntry]:
-    query = select(OutboxEntry).where(OutboxEntry.kind == "mail").order_by(OutboxEntry.id)
-    with cross_tenant():  # as the worker left them, not as this session last saw them
+    """This test's mail rows, as the worker left them, not as this session last saw them."""
+    query = (
+        select(OutboxEntry)
+        .where(OutboxEntry.kind == "mail", OutboxEntry.id > _before["id"])
+        .order_by(OutboxEntry.id)
+    )
+    with cross_tenant():
         return list(db.scalars(query.execution_options(populate_existing=True)))
 
 
