@@ -57,6 +57,17 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
         )
+        # With Redis the server queues its jobs (mail) there, for a job worker to run, as in
+        # production; without it the server runs them itself.
+        self.jobs = None
+        if redis_url:
+            self.jobs = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "app", "huike", "jobs"],
+                cwd=ROOT,
+                env={**env, "ASYNC_MODE": "threading"},
+                stdout=self.log,
+                stderr=self.log,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -79,6 +90,7 @@ class LiveServer:
         """As a crash would: no shutdown, no goodbye."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+        self._stop_jobs()
         self.log.close()
 
     def last_mail(self, to: str) -> str:
@@ -97,7 +109,13 @@ class LiveServer:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        self._stop_jobs()
         self.log.close()
+
+    def _stop_jobs(self) -> None:
+        if self.jobs is not None:
+            self.jobs.terminate()
+            self.jobs.wait(timeout=10)
 
 
 def sign_up(server: LiveServer, label: str) -> tuple[requests.Session, str]:
