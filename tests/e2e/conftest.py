@@ -31,7 +31,8 @@ def live_server(database):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Per package: a Playwright left running would refuse the next one (tests/test_topology.py).
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
