@@ -85,14 +85,10 @@ def link(visitor: Visitor, phone: str, email: str) -> Customer:
     return customer
 
 
-def mentions_contact(text: str | None) -> bool:
-    return bool(text) and CONTACT_HINT.search(text) is not None
-
-
 def contacts_in(text: str | None, country: str) -> tuple[str, str] | None:
     """The first phone number (read in the shop's ``country``) and e-mail address written in a
     chat message, or None. No database: most messages end at the regular expression."""
-    if not mentions_contact(text):
+    if not text or not CONTACT_HINT.search(text):
         return None
     phones = [
         phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
