@@ -10,12 +10,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api import errors as api_errors
+from app.chat.uploads import too_big
 from app.features import wants_json
 from app.messages import message_for
 from tenants.db import db
 from tenants.errors import ServiceError
 
 log = logging.getLogger("huike.errors")
+# Upload routes: a body past MAX_CONTENT_LENGTH is refused before them, with their JSON.
+UPLOADS = {"chat.upload"}
 
 TITLES = {
     400: _l("That request could not be understood"),
@@ -81,6 +84,9 @@ def register(app: Flask) -> None:
             return api_errors.http_error(error)
         if error.code == 429:
             return _render(429)
+        if error.code == 413 and request.endpoint in UPLOADS:  # the file limit, in words
+            refused = too_big()
+            return jsonify(error=refused.code, message=message_for(refused), field="file"), 413
         custom = error.description if error.description != type(error).description else None
         return _render(error.code or 500, custom)
 

@@ -100,6 +100,17 @@ def agent_conversations(member: Membership) -> list[Conversation]:
     )
 
 
+def waiting_chats(limit: int = 20) -> tuple[list[Conversation], list[Conversation]]:
+    """For the console home, longest waiting first: chats in the queue, and open chats whose
+    last word is the visitor's."""
+    waiting = select(Conversation).order_by(Conversation.last_message_at).limit(limit)
+    queued = db.scalars(waiting.where(Conversation.status == "queued"))
+    unanswered = db.scalars(
+        waiting.where(Conversation.status == "open", Conversation.last_sender == "visitor")
+    )
+    return list(queued), list(unanswered)
+
+
 def search_conversations(query: str, limit: int = 50) -> list[Conversation]:
     query = clip(query, 100)
     statement = select(Conversation).order_by(Conversation.last_message_at.desc()).limit(limit)

@@ -54,15 +54,19 @@ class GroupMember(TenantScoped, Base):
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
 
 
+NEW_AGENT_STATUS = "online"  # a new agent is ready to chat; the choice is theirs from then on
+
+
 class AgentState(TenantScoped, Base):
-    """An agent's chosen status and their place in the round-robin."""
+    """An agent's chosen status (kept across connections: their tabs only count as connected)
+    and their place in the round-robin."""
 
     __tablename__ = "chat_agent_states"
     __table_args__ = (UniqueConstraint("membership_id", name="uq_agent_state_member"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(10), default="offline")
+    status: Mapped[str] = mapped_column(String(10), default=NEW_AGENT_STATUS)
     connections: Mapped[int] = mapped_column(default=0)
     # Refreshed by every worker for the agents connected to it: a crashed worker's agents
     # stop counting as online once this is older than PRESENCE_TTL.

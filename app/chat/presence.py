@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.chat.models import AgentState, ChatSettings, Conversation, GroupMember
+from app.chat.models import NEW_AGENT_STATUS, AgentState, ChatSettings, Conversation, GroupMember
 from tenants.db import current_tenant_id, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
@@ -59,6 +59,12 @@ def agent_state(membership_id: int) -> AgentState:
         db.add(state)
         db.flush()
     return state
+
+
+def chosen_status(membership_id: int) -> str:
+    """The status the agent last chose, read without making their row."""
+    status = db.scalar(select(AgentState.status).where(AgentState.membership_id == membership_id))
+    return status or NEW_AGENT_STATUS
 
 
 def online_agents(group_id: int | None = None) -> list[AgentState]:

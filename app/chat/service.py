@@ -23,6 +23,7 @@ from app.chat.conversations import (
     past_conversations,
     rate,
     search_conversations,
+    waiting_chats,
 )
 from app.chat.inbox import check_left_message, leave_message
 from app.chat.messages import MAX_TEXT, agent_message, append_visitor_text, visitor_message
@@ -35,6 +36,7 @@ from app.chat.presence import (
     agent_state,
     agents_seen,
     agents_summary,
+    chosen_status,
     in_hours,
     online_agents,
     set_status,
@@ -70,6 +72,7 @@ __all__ = [
     "append_visitor_text",
     "chatting_visitor_ids",
     "check_left_message",
+    "chosen_status",
     "close",
     "conversation_or_404",
     "drain_queue",
@@ -99,4 +102,5 @@ __all__ = [
     "visitor_message",
     "visitor_token",
     "visitors_on_site",
+    "waiting_chats",
 ]

@@ -27,6 +27,10 @@ UPLOAD_TYPES = {
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
+def too_big() -> ServiceError:
+    return ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
+
+
 def upload_dir(tenant_id: int) -> Path:
     path = Path(current_app.config["INSTANCE_DIR"]) / "uploads" / str(tenant_id)
     path.mkdir(parents=True, exist_ok=True)
@@ -39,7 +43,7 @@ def store_upload(file_storage, visitor_id: int | None) -> Attachment:
         raise ServiceError("file_missing", field="file")
     data = file_storage.read(UPLOAD_MAX_BYTES + 1)
     if len(data) > UPLOAD_MAX_BYTES:
-        raise ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
+        raise too_big()
     kind = filetype.guess(data)
     if kind is None or kind.mime not in UPLOAD_TYPES:
         raise ServiceError("file_type", field="file")

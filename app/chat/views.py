@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.chat import service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
-from app.chat.uploads import store_upload
+from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, too_big
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
@@ -43,7 +43,12 @@ def _signed_in() -> None:
 
 def _me() -> dict:
     m = current_user.membership
-    return {"id": m.id, "name": member_name(m), "role": m.role}
+    return {
+        "id": m.id,
+        "name": member_name(m),
+        "role": m.role,
+        "status": service.chosen_status(m.id),  # drawn before the socket's snapshot comes
+    }
 
 
 @bp.get("/conversations")
@@ -60,6 +65,8 @@ def conversations():
         groups=[{"id": grp.id, "name": grp.name} for grp in setup.groups()],
         quick_replies=[_reply_json(r) for r in setup.quick_replies(member)],
         upload_url=url_for("chat.upload"),
+        upload_max_bytes=UPLOAD_MAX_BYTES,
+        too_big=message_for(too_big()),
     )
 
 

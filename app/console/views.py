@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.chat import service as chat
 from app.features import current_entitlements
 from app.forms import act
 from tenants import service
-from tenants.db import scoped_get
+from tenants.db import scoped_get, utcnow
 from tenants.mail import send_mail
 from tenants.models import Membership
 from tenants.permissions import admin_required
@@ -49,8 +50,12 @@ def snippet_url() -> str:
 
 @bp.get("/")
 def home():
+    queued, unanswered = chat.waiting_chats()
     return render_template(
         "console/home.html",
+        queued=queued,
+        unanswered=unanswered,
+        now=utcnow(),
         snippet=f'<script async src="{snippet_url()}"></script>',
         seats_used=service.seats_in_use(),
         welcome=request.args.get("welcome") == "1",
