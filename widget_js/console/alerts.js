@@ -47,6 +47,20 @@ export function chime(kind = "message") {
   });
 }
 
+/** After a reload the browser keeps audio suspended until the person clicks in the page: while
+ *  it is (and `wanted()`), `hint` shows; one click on it turns the sound on, and it goes. */
+export function offerSound(hint, wanted) {
+  const ctx = audioContext();
+  if (!ctx || !hint) return () => {};
+  const draw = () => {
+    hint.hidden = !wanted() || ctx.state === "running";
+  };
+  ctx.addEventListener("statechange", draw);
+  hint.addEventListener("click", () => ctx.resume().then(() => chime(), () => {}).finally(draw));
+  draw();
+  return draw;
+}
+
 /** On the first click in the page: unlock audio and ask for notification permission. */
 export function armAttention() {
   const arm = () => {

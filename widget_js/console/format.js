@@ -11,6 +11,31 @@ export function safeUrl(url) {
   }
 }
 
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"]+/gi;
+const TRAILING = /[.,;:!?'")\]}。，；：！？、）》」』]+$/; // sentence punctuation after a URL
+
+/** `text` as text nodes, with its http(s) URLs as links that open apart from the console
+ *  (built as nodes: the text is never parsed as HTML). */
+export function linkify(text) {
+  const nodes = [];
+  let at = 0;
+  for (const match of String(text).matchAll(URL_IN_TEXT)) {
+    const raw = match[0].replace(TRAILING, "");
+    const href = safeUrl(raw);
+    if (!href) continue;
+    if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
+    const link = document.createElement("a");
+    link.href = href;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.textContent = raw;
+    nodes.push(link);
+    at = match.index + raw.length;
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
 /** A same-origin path for attachments served by us (e.g. /w/files/3). */
 export function localUrl(url) {
   if (!url || typeof url !== "string") return null;

@@ -1,6 +1,5 @@
 // The reply box: sending (each send keeps its client_id until stored, so a resend is not a
 // second message), internal notes, and the agent's typing signal.
-import { el } from "../dom.js";
 import { fullTime } from "../format.js";
 import { t } from "../i18n.js";
 import { onMessage } from "./conversation.js";
@@ -9,7 +8,7 @@ import { hideQuickReplies, quickReplyKey, updateQuickReplies } from "./quick-rep
 import { current, pending, selfAssigned } from "./state.js";
 import { messageNode, scrollToBottom } from "./thread.js";
 
-const RESEND_AFTER_MS = 15000;
+const ACK_MS = 5000;
 
 const uuid = () =>
   crypto.randomUUID ? crypto.randomUUID() : "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -62,25 +61,27 @@ export function send(body, local = null) {
   deliver(client_id);
 }
 
+/** Send (again) with the same client_id: the server keeps one copy per client_id. Without an
+ *  answer within ACK_MS, or while disconnected, the message says it was not sent and offers a
+ *  retry; a reconnect resends what is still pending by itself. */
 export function deliver(client_id) {
   const entry = pending.get(client_id);
-  if (!entry || !socket.connected) return; // resent on reconnect, with the same client_id
-  entry.sent = Date.now();
-  socket.emit("send", entry.payload, (answer) => {
+  if (!entry) return;
+  const retry = () => deliver(client_id);
+  if (!socket.connected) return redraw(entry, { retry });
+  redraw(entry, { sending: true });
+  socket.timeout(ACK_MS).emit("send", entry.payload, (err, answer) => {
     if (!pending.has(client_id)) return;
-    if (answer && answer.message) return settle(answer.message);
-    if (answer && answer.error) {
-      const fresh = messageNode(entry.preview, { failed: answer.message || t("error_generic") });
-      fresh.append(el("button", { type: "button", class: "link retry", text: t("retry"), onclick: () => {
-        const again = messageNode(entry.preview, { sending: true });
-        entry.node.replaceWith(again);
-        entry.node = again;
-        deliver(client_id);
-      } }));
-      entry.node.replaceWith(fresh);
-      entry.node = fresh;
-    }
+    if (err) return redraw(entry, { retry });
+    if (answer && answer.error) return redraw(entry, { failed: answer.message || t("error_generic"), retry });
+    if (answer && answer.message) settle(answer.message);
   });
+}
+
+function redraw(entry, state) {
+  const fresh = messageNode(entry.preview, state);
+  entry.node.replaceWith(fresh); // nothing to replace while another chat is open
+  entry.node = fresh;
 }
 
 function settle(message) {
@@ -125,13 +126,6 @@ export function listenToComposer() {
     setNote(!noteMode);
     ui.input.focus();
   });
-
-  // Resend what was never acknowledged (the server stores one copy per client_id).
-  setInterval(() => {
-    for (const [cid, entry] of pending) {
-      if (socket.connected && entry.sent && Date.now() - entry.sent > RESEND_AFTER_MS && !entry.node.classList.contains("failed")) deliver(cid);
-    }
-  }, 5000);
 
   ui.input.addEventListener("input", () => {
     autoGrow();

@@ -17,6 +17,7 @@ export const ui = {
   conn: $("live-conn"),
   statusSwitch: $("status-switch"),
   sound: $("sound-toggle"),
+  soundHint: $("sound-hint"),
   tabs: document.querySelectorAll("#conv-tabs [data-tab]"),
   count: { mine: $("count-mine"), queue: $("count-queue"), all: $("count-all") },
   list: $("conv-items"),

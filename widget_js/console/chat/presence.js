@@ -1,6 +1,6 @@
 // The agent's own status (online, away, offline), the sound switch, and the alerts for a chat
 // that wants them.
-import { chime, notify, toast } from "../alerts.js";
+import { chime, notify, offerSound, toast } from "../alerts.js";
 import { t } from "../i18n.js";
 import { call } from "../socket.js";
 import { openConversation } from "./conversation.js";
@@ -31,7 +31,10 @@ export function attention(kind, title, body, convId) {
   notify(title, body, () => openConversation(convId), "huike-conv-" + convId);
 }
 
+let drawSoundHint = () => {};
+
 export function listenToStatusAndSound() {
+  drawSoundHint = offerSound(ui.soundHint, () => soundOn);
   ui.statusSwitch.querySelectorAll("[data-status]").forEach((b) =>
     b.addEventListener("click", async () => {
       const wanted = b.dataset.status;
@@ -48,6 +51,7 @@ export function listenToStatusAndSound() {
     soundOn = !soundOn;
     localStorage.setItem("huike:sound", soundOn ? "on" : "off");
     drawSound();
+    drawSoundHint();
     if (soundOn) chime();
   });
 }

@@ -1,7 +1,7 @@
 // The open chat's messages: bubbles in seq order under day lines, "Seen" on the last message
 // the visitor read, and the visitor's live draft below them (消息预知).
 import { el } from "../dom.js";
-import { clockTime, fileSize, fullTime, localUrl, parseTime } from "../format.js";
+import { clockTime, fileSize, fullTime, linkify, localUrl, parseTime } from "../format.js";
 import { t } from "../i18n.js";
 import { ui } from "./page.js";
 import { PREVIEW_STALE_MS, current, draftFor, pending } from "./state.js";
@@ -33,21 +33,25 @@ function attachmentNode(m) {
   return el("a", { class: "file", href: url, target: "_blank", rel: "noopener", download: a.name }, el("span", { class: "file-icon", "aria-hidden": "true", text: ext }), el("span", { class: "file-name", text: a.name }), el("span", { class: "file-size", text: fileSize(a.size) }));
 }
 
-/** One message; `sending` and `failed` mark the agent's own, not yet stored. */
-export function messageNode(m, { sending = false, failed = null } = {}) {
+/** One message; `sending`, `failed` (why) and `retry` (a function) mark the agent's own, not yet
+ *  stored: without a reason it just was not sent. */
+export function messageNode(m, { sending = false, failed = null, retry = null } = {}) {
   if (m.sender === "system" || m.kind === "event") {
     return el("div", { class: "msg system", dataset: { seq: m.seq || "" } }, el("span", { text: m.text || "" }), el("time", { text: clockTime(m.created_at), datetime: m.created_at }));
   }
   const bubble = el("div", { class: "bubble" });
   if (m.attachment) bubble.append(attachmentNode(m));
-  if (m.text) bubble.append(el("div", { class: "text", text: m.text }));
+  if (m.text) bubble.append(el("div", { class: "text" }, linkify(m.text)));
   const meta = el("div", { class: "meta" });
   if (m.sender === "note") meta.append(el("span", { class: "note-label", text: t("internal_note") }));
   if ((m.sender === "agent" || m.sender === "note") && m.agent_name) meta.append(el("span", { text: m.agent_name }));
   if (sending) meta.append(el("span", { class: "sending", text: t("sending") }));
-  else if (failed) meta.append(el("span", { class: "failed", text: failed }));
+  else if (failed || retry) {
+    if (failed) meta.append(el("span", { class: "failed", text: failed }));
+    if (retry) meta.append(el("button", { type: "button", class: "link retry", text: failed ? t("retry") : t("not_sent_retry"), onclick: retry }));
+  }
   else meta.append(el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: clockTime(m.created_at) }));
-  const node = el("div", { class: "msg " + m.sender + (sending ? " pending" : "") + (failed ? " failed" : ""), dataset: { seq: m.seq || "" } }, bubble, meta);
+  const node = el("div", { class: "msg " + m.sender + (sending ? " pending" : "") + (failed || retry ? " failed" : ""), dataset: { seq: m.seq || "" } }, bubble, meta);
   return node;
 }
 

@@ -9,6 +9,7 @@ import { messageNode, scrollToBottom } from "./thread.js";
 
 async function upload(file) {
   if (!current || current.readonly) return;
+  if (DATA.upload_max_bytes && file.size > DATA.upload_max_bytes) return toast(DATA.too_big, "error");
   const conversationId = current.id;
   const image = /^image\//.test(file.type);
   const local = { kind: image ? "image" : "file", text: "", attachment: null };
