@@ -1,4 +1,5 @@
 // Times, durations, sizes, URLs and initials as the console shows them, in the page's language.
+import { el } from "./dom.js";
 
 /** An http(s) URL safe to put in href, or null (no javascript:, data: …). */
 export function safeUrl(url) {
@@ -11,25 +12,22 @@ export function safeUrl(url) {
   }
 }
 
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"]+/gi;
-const TRAILING = /[.,;:!?'")\]}。，；：！？、）》」』]+$/; // sentence punctuation after a URL
+// A URL ends at a space, a quote or bracket of HTML, or Chinese text (written right after it);
+// sentence punctuation at its end is the sentence's.
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"\u2e80-\uffff]+/gi;
+const TRAILING = /[.,;:!?'")\]}]+$/;
 
 /** `text` as text nodes, with its http(s) URLs as links that open apart from the console
  *  (built as nodes: the text is never parsed as HTML). */
 export function linkify(text) {
   const nodes = [];
   let at = 0;
-  for (const match of String(text).matchAll(URL_IN_TEXT)) {
+  for (const match of text.matchAll(URL_IN_TEXT)) {
     const raw = match[0].replace(TRAILING, "");
     const href = safeUrl(raw);
     if (!href) continue;
     if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
-    const link = document.createElement("a");
-    link.href = href;
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    link.textContent = raw;
-    nodes.push(link);
+    nodes.push(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: raw }));
     at = match.index + raw.length;
   }
   if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
