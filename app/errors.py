@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from app.api import errors as api_errors
+from app.chat.uploads import UPLOAD_ENDPOINTS, too_big
 from app.features import wants_json
 from app.messages import message_for
 from tenants.db import db
@@ -73,6 +76,20 @@ def register(app: Flask) -> None:
             400,
             _l("Your form expired or came from elsewhere. Reload the page and submit it again."),
         )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge):
+        """An upload over the body limit says the file size limit, as JSON, in the widget's
+        language (its ``lang``) or the person's."""
+        if request.endpoint not in UPLOAD_ENDPOINTS:
+            return _http(error)
+        db.rollback()
+        refusal = too_big()
+        lang = request.args.get("lang", "").lower()
+        chosen = force_locale("zh_CN" if lang.startswith("zh") else "en") if lang else nullcontext()
+        with chosen:
+            body = {"error": refusal.code, "message": message_for(refusal), "field": refusal.field}
+        return jsonify(body), 413
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -33,13 +33,21 @@ def upload_dir(tenant_id: int) -> Path:
     return path
 
 
+UPLOAD_ENDPOINTS = ("widget.upload", "chat.upload")  # a body over MAX_CONTENT_LENGTH: too_big
+
+
+def too_big() -> ServiceError:
+    """The size limit in words ("Files can be at most 10 MB."), for the widget and the console."""
+    return ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
+
+
 def store_upload(file_storage, visitor_id: int | None) -> Attachment:
     """Keep an uploaded file under the shop's own folder, if its bytes are an allowed type."""
     if file_storage is None or not file_storage.filename:
         raise ServiceError("file_missing", field="file")
     data = file_storage.read(UPLOAD_MAX_BYTES + 1)
     if len(data) > UPLOAD_MAX_BYTES:
-        raise ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
+        raise too_big()
     kind = filetype.guess(data)
     if kind is None or kind.mime not in UPLOAD_TYPES:
         raise ServiceError("file_type", field="file")
