@@ -89,19 +89,26 @@ def wait(tenant_id: int, visitor_key: str, seconds: float) -> None:
 
 
 def _listen(url: str) -> None:
-    """One subscriber per process (a green thread under eventlet), started on first use."""
+    """One subscriber per process (a green thread under eventlet), started on first use; the
+    first poll waits for its subscription (an invitation published before would be missed)."""
     with _lock:
         if url in _listening:
             return
         _listening.add(url)
-    threading.Thread(target=_subscribe, args=(url,), name="invitations", daemon=True).start()
+    subscribed = threading.Event()
+    threading.Thread(
+        target=_subscribe, args=(url, subscribed), name="invitations", daemon=True
+    ).start()
+    subscribed.wait(2)
 
 
-def _subscribe(url: str) -> None:
+def _subscribe(url: str, subscribed: threading.Event) -> None:
     while True:
         try:
             pubsub = _redis(url).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(CHANNEL)
+            pubsub.get_message(timeout=1)  # the subscription's confirmation
+            subscribed.set()
             for message in pubsub.listen():
                 _wake(message["data"].decode())
         except Exception:  # Redis away: polls still end on their own time; try again soon

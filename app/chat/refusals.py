@@ -2,8 +2,9 @@
 console home can say so and add the host in one click.
 
 A refused page view answers 403, and a refused request's unit rolls back: the count is written
-in a unit of its own (one upsert, no row per request). Only page views count (``hello``, one per
-page), and a host the settings could not take (not a website address) is not counted.
+in a unit of its own, one upsert per page view into one row per host and day. Only page views
+count (``hello``, one per page); a host the settings could not take (not a website address) is
+not counted, and a shop's list is capped per day (a script can send any Origin).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tenants.db import bind_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.work import unit_of_work
 
-MAX_HOSTS_PER_DAY = 20  # a script can send any Origin: a shop's list stays short
+MAX_HOSTS_PER_DAY = 20
 
 
 def shop_today(timezone: str) -> date:
@@ -31,32 +32,29 @@ def shop_today(timezone: str) -> date:
 
 
 def record(tenant_id: int, timezone: str, origin: str | None) -> None:
-    """Count one refused page view from ``origin``'s host, in a unit of its own."""
+    """Count one refused page view from ``origin``'s host, in a unit of its own: call it with
+    no unit open (a refused request's would roll the count back)."""
     host = (urlsplit(origin or "").hostname or "").lower()
     if not DOMAIN.match(host):
         return
     day = shop_today(timezone)
-    session = db.session_factory()
-    try:
-        bind_tenant(tenant_id, session)
-        with unit_of_work(session):
-            today = select(WidgetRefusal.host).where(WidgetRefusal.day == day)
-            hosts = set(session.scalars(today.limit(MAX_HOSTS_PER_DAY + 1)))
-            if host not in hosts and len(hosts) >= MAX_HOSTS_PER_DAY:
-                return
-            connection = session.connection()
-            insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
-            statement = insert(WidgetRefusal.__table__).values(
-                tenant_id=tenant_id, host=host, day=day, count=1, dismissed=False
+    bind_tenant(tenant_id)
+    with unit_of_work() as session:
+        today = select(WidgetRefusal.host).where(WidgetRefusal.day == day)
+        hosts = set(session.scalars(today.limit(MAX_HOSTS_PER_DAY + 1)))
+        if host not in hosts and len(hosts) >= MAX_HOSTS_PER_DAY:
+            return
+        connection = session.connection()
+        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
+        statement = insert(WidgetRefusal.__table__).values(
+            tenant_id=tenant_id, host=host, day=day, count=1, dismissed=False
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "host", "day"],
+                set_={"count": WidgetRefusal.__table__.c.count + 1},
             )
-            connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["tenant_id", "host", "day"],
-                    set_={"count": WidgetRefusal.__table__.c.count + 1},
-                )
-            )
-    finally:
-        session.close()
+        )
 
 
 def refused_today(timezone: str) -> list[WidgetRefusal]:

@@ -112,7 +112,8 @@ def from_widget(
         g.chat_settings = service.settings()
         origin = request.headers.get("Origin")
         if not service.origin_allowed(origin, g.chat_settings.allowed_domains):
-            if count_refusal:
+            if count_refusal:  # the refusal changes nothing: this unit (reads) ends first
+                db.remove()
                 refusals.record(tenant.id, tenant.timezone, origin)
             return fail(ServiceError("origin_not_allowed"), 403)
         g.shop = tenant
