@@ -198,3 +198,40 @@ def test_a_rule_invites_only_when_someone_can_answer_with_its_own_words(browser,
     expect(widget.locator("form.f")).to_be_hidden()
     agent.disconnect()
     someone.context.close()
+
+
+def test_the_leave_form_shows_every_error_at_once_in_the_pages_language(browser, live_server, shop):
+    _session, _key, origin = shop
+    visitor = open_page(browser, f"{origin}/index.html", **PHONE)  # nobody online: the form
+    widget = visitor.locator("huike-widget")
+    widget.locator("button.b").click()
+    widget.get_by_label("邮箱").fill("not-an-address")
+    widget.get_by_role("button", name="提交留言").click()
+    errors = widget.locator("form.f .fe")
+    expect(errors.filter(has_text="请填写您的姓名")).to_have_count(1)
+    expect(errors.filter(has_text="请填写正确的邮箱地址")).to_have_count(1)
+    expect(errors.filter(has_text="请填写留言内容")).to_have_count(1)
+    screenshot(visitor, "widget-phone-leave-errors")
+    visitor.context.close()
+
+
+def test_an_address_in_a_message_is_a_safe_link(browser, live_server, shop):
+    session, _key, origin = shop
+    agent, _received = agent_client(live_server, session)
+    visitor = open_page(browser, f"{origin}/index.html")
+    widget = visitor.locator("huike-widget")
+    widget.locator("button.b").click()
+    widget.locator("textarea").fill(
+        "看这个 https://www.lintea.cn/longjing?id=3。还有 javascript:alert(1)"
+    )
+    widget.locator("textarea").press("Enter")
+    link = widget.locator(".m.v a")
+    expect(link).to_have_count(1)
+    expect(link).to_have_attribute("href", "https://www.lintea.cn/longjing?id=3")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(widget.locator(".m.v .bb").last).to_have_text(
+        "看这个 https://www.lintea.cn/longjing?id=3。还有 javascript:alert(1)"
+    )
+    agent.disconnect()
+    visitor.context.close()

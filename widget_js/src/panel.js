@@ -13,8 +13,8 @@ const ICON_CLOSE =
 const ICON_X = "M6 6l12 12M18 6L6 18";
 const ICON_CLIP =
   "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
-const ACK_MS = 8000; // a send not acknowledged by then says "not sent — retry"
 const ICON_SEND = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a1 1 0 0 0-1.39 1.16L4 11l9 1-9 1-1.99 6.24a1 1 0 0 0 1.39 1.16z";
+const ACK_MS = 8000; // a send not acknowledged by then says "not sent — retry"
 
 /** Tiny element builder. Text is only ever inserted as text nodes / textContent. */
 function h(tag, attrs, ...kids) {
@@ -328,9 +328,12 @@ function create(ctx) {
     input.focus();
   }
 
+  // the shop's limit in words ("files up to 10 MB"), before sending or from a proxy's 413 page
+  const max = config.max_upload || 10485760;
+  const tooBig = () => ({ message: fmt(S.tooBig, { mb: Math.floor(max / 1048576) }) });
+
   function upload(f) {
-    const max = config.max_upload;
-    if (max && f.size > max) return say({ message: fmt(S.tooBig, { mb: Math.floor(max / 1048576) }) });
+    if (f.size > max) return say(tooBig());
     const image = /^image\//.test(f.type);
     const local = {
       kind: image ? "image" : "file",
@@ -342,8 +345,7 @@ function create(ctx) {
     fd.append("file", f);
     ctx.ready
       .then(() => fetch(base + "/w/api/upload?k=" + encodeURIComponent(k) + "&t=" + encodeURIComponent(ctx.token()) + "&lang=" + ctx.lang, { method: "POST", body: fd, credentials: "omit" }))
-      // a body too large for a proxy in front may come back as its own (HTML) 413 page
-      .then((r) => r.json().then((j) => (r.ok && j.attachment ? j.attachment : Promise.reject(j)), () => Promise.reject(r.status == 413 ? { message: fmt(S.tooBig, { mb: Math.floor((config.max_upload || 10485760) / 1048576) }) } : {})))
+      .then((r) => r.json().then((j) => (r.ok && j.attachment ? j.attachment : Promise.reject(j)), () => Promise.reject(r.status == 413 ? tooBig() : {})))
       .then((att) => {
         local.payload = payload(local, { attachment_id: att.id });
         deliver(it);
@@ -501,6 +503,8 @@ function create(ctx) {
       let bad = false;
       if (!v.name) show("name", S.needName), (bad = true);
       if (!v.phone && !v.email) show("phone", S.needContact), (bad = true);
+      if (/[^\d+\-() ]/.test(v.phone)) show("phone", S.badPhone), (bad = true);
+      if (v.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.email)) show("email", S.badEmail), (bad = true);
       if (!v.text) show("text", S.needText), (bad = true);
       if (bad) return;
       btn.disabled = true;
