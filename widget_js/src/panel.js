@@ -265,8 +265,9 @@ function create(ctx) {
     }
   }
 
-  // Not acknowledged in time (or never connected): "not sent — retry". A retry (or a reconnect
-  // while still sending) sends the same client_id: the server stores the message once.
+  // Not acknowledged in time (or not connected): "not sent — retry". A retry, and a reconnect
+  // (nothing is lost when the connection comes back), send the same client_id: the server
+  // stores the message once.
   function failed(it, attempt) {
     if (it.m || attempt !== it.attempt || it.state !== "sending") return;
     it.state = "failed";
@@ -569,8 +570,6 @@ function create(ctx) {
       connected = false;
       setTyping(false);
       header();
-      // what was in flight will not be acknowledged on this connection
-      store.unacked().filter((it) => it.conn === connections).forEach((it) => failed(it, it.attempt));
     });
     socket.on("connect_error", (err) => {
       connected = false;
