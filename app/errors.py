@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from app.api import errors as api_errors
-from app.chat.uploads import too_big
+from app.chat.uploads import UPLOAD_ENDPOINTS, too_big
 from app.features import wants_json
 from app.messages import message_for
 from tenants.db import db
 from tenants.errors import ServiceError
 
 log = logging.getLogger("huike.errors")
-# Upload routes: a body past MAX_CONTENT_LENGTH is refused before them, with their JSON.
-UPLOADS = {"chat.upload"}
 
 TITLES = {
     400: _l("That request could not be understood"),
@@ -77,6 +77,20 @@ def register(app: Flask) -> None:
             _l("Your form expired or came from elsewhere. Reload the page and submit it again."),
         )
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge):
+        """An upload over the body limit says the file size limit, as JSON, in the widget's
+        language (its ``lang``) or the person's."""
+        if request.endpoint not in UPLOAD_ENDPOINTS:
+            return _http(error)
+        db.rollback()
+        refusal = too_big()
+        lang = request.args.get("lang", "").lower()
+        chosen = force_locale("zh_CN" if lang.startswith("zh") else "en") if lang else nullcontext()
+        with chosen:
+            body = {"error": refusal.code, "message": message_for(refusal), "field": refusal.field}
+        return jsonify(body), 413
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         db.rollback()
@@ -84,9 +98,6 @@ def register(app: Flask) -> None:
             return api_errors.http_error(error)
         if error.code == 429:
             return _render(429)
-        if error.code == 413 and request.endpoint in UPLOADS:  # the file limit, in words
-            refused = too_big()
-            return jsonify(error=refused.code, message=message_for(refused), field="file"), 413
         custom = error.description if error.description != type(error).description else None
         return _render(error.code or 500, custom)
 

@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import join_room
 
-from app.chat import service, signals
+from app.chat import invitations, service, signals
 from app.chat.payloads import conversation_json, message_json, visitor_json, visitor_view
 from app.chat.peers import (
     AGENT,
@@ -262,4 +262,5 @@ def agent_invite(peer: Peer, data: dict):
     text = data.get("text") if isinstance(data.get("text"), str) else ""
     visitor = service.invite_visitor(as_int(data.get("visitor_id")), name, text)
     emit_after_commit("invite", visitor.invite, visitor_room(peer.tenant_id, visitor.id), VISITOR)
+    invitations.notify(peer.tenant_id, visitor.key)  # the loader's waiting ping, no socket yet
     return {"ok": True}

@@ -13,6 +13,7 @@ from tenants.ratelimit import moving_window
 DEFAULT_LIMITS = {
     "connect": "30/minute",  # per address
     "hello": "120/minute",  # page views, per address
+    "poll": "120/minute",  # the loader's waiting pings (a tab: ~3 a minute), per address
     "message": "20/10 seconds",  # per visitor
     "draft": "10/second",  # per visitor
     "event": "60/10 seconds",  # any other socket event, per connection

@@ -3,11 +3,12 @@ settings (groups, quick replies, hours, invitation rules) and the leave-message 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     String,
@@ -253,3 +254,19 @@ class LeftMessage(TenantScoped, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     handled_at: Mapped[datetime | None]
+
+
+class WidgetRefusal(TenantScoped, Base):
+    """Page views the widget refused because the page's host is not an allowed website: one
+    counter per shop, host and day (the shop's day), for the console home to tell the owner."""
+
+    __tablename__ = "chat_widget_refusals"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "host", "day", name="uq_chat_widget_refusals_host_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(253))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(default=0)
+    dismissed: Mapped[bool] = mapped_column(default=False)

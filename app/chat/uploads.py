@@ -27,14 +27,18 @@ UPLOAD_TYPES = {
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
-def too_big() -> ServiceError:
-    return ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
-
-
 def upload_dir(tenant_id: int) -> Path:
     path = Path(current_app.config["INSTANCE_DIR"]) / "uploads" / str(tenant_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+UPLOAD_ENDPOINTS = ("widget.upload", "chat.upload")  # a body over MAX_CONTENT_LENGTH: too_big
+
+
+def too_big() -> ServiceError:
+    """The size limit in words ("Files can be at most 10 MB."), for the widget and the console."""
+    return ServiceError("file_too_big", field="file", max_mb=UPLOAD_MAX_BYTES // 1024 // 1024)
 
 
 def store_upload(file_storage, visitor_id: int | None) -> Attachment:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from app.chat import service, setup
+from app.chat import refusals, service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
 from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, too_big
@@ -315,3 +315,26 @@ def add_rule():
 def delete_rule(rule_id: int):
     act(lambda: setup.delete_invitation_rule(rule_id), _("Invitation rule deleted."))
     return redirect(url_for("chat.chat_settings") + "#rules")
+
+
+# --- the widget refused on a website not allowed (the console home's notice) -------------
+
+
+@bp.post("/widget-refusals/<int:refusal_id>/allow")
+@admin_required
+def allow_refused_host(refusal_id: int):
+    host = act(lambda: refusals.allow_host(refusal_id))
+    if host:
+        flash(
+            _("%(host)s is now an allowed website: the widget shows there.", host=host), "success"
+        )
+    return redirect(url_for("console.home"))
+
+
+@bp.post("/widget-refusals/<int:refusal_id>/dismiss")
+@admin_required
+def dismiss_refused_host(refusal_id: int):
+    host = act(lambda: refusals.dismiss(refusal_id))
+    if host:
+        flash(_("Refusals on %(host)s are hidden for today.", host=host), "success")
+    return redirect(url_for("console.home"))

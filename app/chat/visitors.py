@@ -43,10 +43,13 @@ def tenant_for_site_key(site_key: str) -> Tenant | None:
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     """A shop's widget answers its own domains (and their subdomains); none listed: any."""
-    if not origin or not allowed:
+    if not origin:
         return True
-    host = urlsplit(origin).hostname or ""
-    return any(host == d or host.endswith("." + d) for d in allowed)
+    return host_allowed(urlsplit(origin).hostname or "", allowed)
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    return not allowed or any(host == d or host.endswith("." + d) for d in allowed)
 
 
 def visitor_by_key(key: str) -> Visitor | None:

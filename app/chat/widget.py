@@ -27,11 +27,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.chat import flood, service, signals
+from app.chat import flood, invitations, refusals, service, signals
+from app.chat.conversations import group_for_page
 from app.chat.models import Attachment, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
 from app.chat.peers import AGENT, agents_room, emit_after_commit
-from app.chat.uploads import store_upload, upload_dir, visitor_may_see
+from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, upload_dir, visitor_may_see
 from app.extensions import csrf, limiter
 from app.messages import message_for
 from tenants.db import bind_tenant, db, scoped_get
@@ -70,8 +71,16 @@ def widget_cors(response: Response) -> Response:
     return response
 
 
-def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None):
+def from_widget(
+    fn=None,
+    *,
+    before_queries: Callable[[dict], None] | None = None,
+    count_refusal: bool = False,
+):
     """Resolve the shop from the site key (and the visitor from the token) for a widget call.
+
+    ``count_refusal``: a refusal of this call (the page's website is not allowed) is counted for
+    the console home (app/chat/refusals.py): page views only, one per page.
 
     ``before_queries(data)`` runs first and may refuse the call (a ServiceError): flood checks
     go there. On SQLite the first query takes the database's write lock, and a green thread
@@ -79,7 +88,9 @@ def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None
     left every other request blocked in SQLite's busy wait: the whole server froze for 30 s.
     """
     if fn is None:
-        return lambda view: from_widget(view, before_queries=before_queries)
+        return lambda view: from_widget(
+            view, before_queries=before_queries, count_refusal=count_refusal
+        )
 
     @wraps(fn)
     def run(*args, **kwargs):
@@ -99,9 +110,11 @@ def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None
             return fail(ServiceError("unknown_site"), 404)
         bind_tenant(tenant.id)
         g.chat_settings = service.settings()
-        if not service.origin_allowed(
-            request.headers.get("Origin"), g.chat_settings.allowed_domains
-        ):
+        origin = request.headers.get("Origin")
+        if not service.origin_allowed(origin, g.chat_settings.allowed_domains):
+            if count_refusal:  # the refusal changes nothing: this unit (reads) ends first
+                db.remove()
+                refusals.record(tenant.id, tenant.timezone, origin)
             return fail(ServiceError("origin_not_allowed"), 403)
         g.shop = tenant
         token = data.get("t") or request.args.get("t") or ""
@@ -117,9 +130,11 @@ def from_widget(fn=None, *, before_queries: Callable[[dict], None] | None = None
     return run
 
 
-def _presence() -> dict:
+def _presence(url: str) -> dict:
+    """Can someone answer on this page: in hours, and an agent online in the page's group."""
     open_now = service.in_hours(g.chat_settings, g.shop.timezone)
-    return {"online": bool(service.online_agents()) and open_now, "in_hours": open_now}
+    group = group_for_page(url, None)
+    return {"online": open_now and bool(service.online_agents(group)), "in_hours": open_now}
 
 
 def _unread(visitor) -> int:
@@ -181,6 +196,7 @@ def panel_config(tenant, chat, lang: str) -> dict:
         "offline_text": offline,
         "groups": [{"id": grp.id, "name": grp.name} for grp in groups],
         "rules": [{"pattern": r.url_pattern, "seconds": r.seconds, "text": r.text} for r in rules],
+        "max_upload": UPLOAD_MAX_BYTES,
     }
 
 
@@ -221,7 +237,7 @@ def _flood_check(kind: str, key: str) -> None:
 
 
 @bp.route("/api/hello", methods=["POST", "OPTIONS"])
-@from_widget(before_queries=lambda _data: _flood_check("hello", _client_ip()))
+@from_widget(before_queries=lambda _data: _flood_check("hello", _client_ip()), count_refusal=True)
 def hello():
     data = g.widget_data
     visitor = service.record_page_view(
@@ -240,23 +256,39 @@ def hello():
         "visitor": visitor.id,
         "unread": _unread(visitor),
         "invite": service.take_invite(visitor),
-        **_presence(),
+        **_presence(str(data.get("url") or "")),
         "config": panel_config(g.shop, g.chat_settings, _lang()),
     }
     announce_visitor(visitor)
     return jsonify(answer)
 
 
+def _wait_for_invitation(data: dict) -> None:
+    """``w``: the loader's ping waits up to that many seconds for an invitation (a long poll),
+    before any query: no database connection is held while it waits (app/chat/invitations.py)."""
+    try:
+        seconds = float(data.get("w") or 0)
+    except (TypeError, ValueError):
+        seconds = 0
+    if not seconds > 0:
+        return
+    _flood_check("poll", _client_ip())
+    parsed = service.read_visitor_token(current_app.config["SECRET_KEY"], str(data.get("t") or ""))
+    if parsed is not None:  # else the view answers 401 at once
+        invitations.wait(parsed[0], parsed[1], seconds)
+
+
 @bp.route("/api/ping", methods=["POST", "OPTIONS"])
-@from_widget
+@from_widget(before_queries=_wait_for_invitation)
 def ping():
     if g.visitor is None:
         return fail(ServiceError("unauthorized"), 401)
-    service.touch(g.visitor, str(g.widget_data.get("url") or ""))
+    url = str(g.widget_data.get("url") or "")
+    service.touch(g.visitor, url)
     answer = {
         "unread": _unread(g.visitor),
         "invite": service.take_invite(g.visitor),
-        **_presence(),
+        **_presence(url),
     }
     announce_visitor(g.visitor)  # still here: keeps the agents' live list current
     return jsonify(answer)

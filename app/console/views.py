@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.chat import service as chat
+from app.chat.refusals import refused_today
 from app.features import current_entitlements
 from app.forms import act
 from tenants import service
@@ -59,6 +60,7 @@ def home():
         snippet=f'<script async src="{snippet_url()}"></script>',
         seats_used=service.seats_in_use(),
         welcome=request.args.get("welcome") == "1",
+        widget_refusals=refused_today(current_user.tenant.timezone),
     )
 
 

@@ -1,4 +1,5 @@
 // Times, durations, sizes, URLs and initials as the console shows them, in the page's language.
+import { splitLinks } from "../src/links.js";
 import { el } from "./dom.js";
 
 /** An http(s) URL safe to put in href, or null (no javascript:, data: …). */
@@ -12,26 +13,14 @@ export function safeUrl(url) {
   }
 }
 
-// A URL ends at a space, a quote or bracket of HTML, or Chinese text (written right after it);
-// sentence punctuation at its end is the sentence's.
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"\u2e80-\uffff]+/gi;
-const TRAILING = /[.,;:!?'")\]}]+$/;
-
 /** `text` as text nodes, with its http(s) URLs as links that open apart from the console
  *  (built as nodes: the text is never parsed as HTML). */
 export function linkify(text) {
-  const nodes = [];
-  let at = 0;
-  for (const match of text.matchAll(URL_IN_TEXT)) {
-    const raw = match[0].replace(TRAILING, "");
-    const href = safeUrl(raw);
-    if (!href) continue;
-    if (match.index > at) nodes.push(document.createTextNode(text.slice(at, match.index)));
-    nodes.push(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: raw }));
-    at = match.index + raw.length;
-  }
-  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
-  return nodes;
+  return splitLinks(text).map((part) =>
+    typeof part === "string"
+      ? document.createTextNode(part)
+      : el("a", { href: part.href, target: "_blank", rel: "noopener noreferrer", text: part.text }),
+  );
 }
 
 /** A same-origin path for attachments served by us (e.g. /w/files/3). */

@@ -30,7 +30,7 @@ function start() {
   let identity, identified, panel, script, readyData, lastUrl, lastInvite, navTimer, resolveReady;
   let last = {}; // the latest hello / ping answer
   let queue = [];
-  let lastPing = 0;
+  let polling;
   let timers = [];
   let count = 0;
   const ready = new Promise((r) => (resolveReady = r));
@@ -99,20 +99,24 @@ function start() {
 
   function hello(referrer, again) {
     lastUrl = location.href;
-    lastPing = Date.now();
     return post("hello", { k, t: token, url: lastUrl, title: doc.title, referrer: referrer || doc.referrer, lang }).then(
       (r) => {
         // What only the open panel and the rules need comes with the first answer, keeping
         // the inlined loader small.
         if (r.config && !config.greeting) Object.assign(config, r.config), arm();
         adopt(r.t);
+        // the button only once the server answers this page: none where it refuses the chat
+        host.isConnected || doc.body.appendChild(host);
         identifyNow();
         resolveReady();
         status(r);
         if (!readyData) emit("ready", (readyData = { visitor: r.visitor }));
+        ping();
         return r;
       },
       (e) => {
+        // this website is not one the shop allows: no chat to offer here
+        if (e.status == 403) return host.remove();
         // a stale or foreign token: forget it and start over; a network error: once more, later
         if (token && e.status >= 400 && e.status < 500 && e.status != 429) return forget(), hello(referrer);
         if (!again) setTimeout(() => hello(referrer, 1), 5000);
@@ -135,13 +139,18 @@ function start() {
       (e) => refused(e, (j) => console.error("Huike.identify: " + j.message))
     );
 
+  // A long poll: the server answers at once with an agent's invitation, else after 20 s (a
+  // ping). Again a second later while the page is visible; 20 s after an error.
   function ping() {
-    if (!token || !visible()) return;
-    lastPing = Date.now();
-    post("ping", { k, t: token, url: location.href }).then(status, (e) =>
-      // a token the server no longer accepts: a new one from hello
-      refused(e, (j) => j.error == "unauthorized" && (forget(), hello()))
-    );
+    if (polling || !token || !visible()) return;
+    polling = post("ping", { k, t: token, url: location.href, w: 20 })
+      .then(
+        (r) => (status(r), 1e3),
+        (e) =>
+          // a token the server no longer accepts: a new one from hello
+          (refused(e, (j) => j.error == "unauthorized" && (forget(), hello())), 2e4)
+      )
+      .then((ms) => setTimeout(() => ((polling = 0), ping()), ms));
   }
 
   // --- the panel: loaded on intent, an invitation or an unread reply ---
@@ -203,7 +212,8 @@ function start() {
           } catch (e) {
             /* fire anyway */
           }
-          if (!isOpen()) call("open", { greeting: rule.text, rule: true });
+          // only when someone can answer on this page (the latest hello / ping says)
+          if (!isOpen() && last.online) call("open", { greeting: rule.text, rule: true });
         }, rule.seconds * 1000 || 0)
       );
   }
@@ -229,8 +239,7 @@ function start() {
   on(btn, "touchstart", load, { passive: true });
   on(btn, "click", () => (panel ? panel.toggle() : call("open")));
 
-  setInterval(ping, 20000);
-  on(doc, "visibilitychange", () => visible() && Date.now() - lastPing > 20000 && ping());
+  on(doc, "visibilitychange", ping);
 
   w.Huike = {
     open: () => call("open"),
@@ -250,11 +259,7 @@ function start() {
     },
   };
 
-  const mount = () => {
-    doc.body.appendChild(host);
-    hello();
-    arm();
-  };
+  const mount = () => (hello(), arm());
   doc.body ? mount() : on(doc, "DOMContentLoaded", mount);
 }
 

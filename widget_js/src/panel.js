@@ -3,6 +3,7 @@
 import { io } from "socket.io-client";
 import css from "./panel.css";
 import { STRINGS, fmt } from "./i18n.js";
+import { splitLinks } from "./links.js";
 import { MessageStore } from "./store.js";
 import { throttle, uuid } from "./util.js";
 
@@ -13,6 +14,7 @@ const ICON_X = "M6 6l12 12M18 6L6 18";
 const ICON_CLIP =
   "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
 const ICON_SEND = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a1 1 0 0 0-1.39 1.16L4 11l9 1-9 1-1.99 6.24a1 1 0 0 0 1.39 1.16z";
+const ACK_MS = 8000; // a send not acknowledged by then says "not sent — retry"
 
 /** Tiny element builder. Text is only ever inserted as text nodes / textContent. */
 function h(tag, attrs, ...kids) {
@@ -197,7 +199,9 @@ function create(ctx) {
       clip.setAttribute("class", "fi");
       return h("div", { class: "bb" }, clip, url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: name }) : name);
     }
-    return h("div", { class: "bb", text: m.text || "" });
+    // a pasted address is a link: built as nodes, never as HTML
+    const parts = splitLinks(m.text || "").map((p) => (typeof p == "string" ? p : h("a", { href: p.href, target: "_blank", rel: "noopener noreferrer", text: p.text })));
+    return h("div", { class: "bb" }, ...parts);
   }
 
   function render(it) {
@@ -261,18 +265,29 @@ function create(ctx) {
     }
   }
 
+  // Not acknowledged in time (or not connected): "not sent — retry". A retry, and a reconnect
+  // (nothing is lost when the connection comes back), send the same client_id: the server
+  // stores the message once.
+  function failed(it, attempt) {
+    if (it.m || attempt !== it.attempt || it.state !== "sending") return;
+    it.state = "failed";
+    it.dirty = true;
+    sync();
+  }
+
   function deliver(it) {
+    const attempt = (it.attempt = (it.attempt || 0) + 1);
     it.state = "sending";
     it.dirty = true;
     sync();
+    clearTimeout(it.timer);
+    it.timer = setTimeout(() => failed(it, attempt), ACK_MS);
     if (!socket || !connected) return; // sent on (re)connect with the same client_id
     it.conn = connections; // in flight on this connection
-    socket.timeout(15000).emit("message", it.local.payload, (err, res) => {
+    socket.timeout(ACK_MS).emit("message", it.local.payload, (err, res) => {
       if (it.m) return; // already settled (broadcast or an earlier ack)
-      if (err) {
-        if (connected) deliver(it); // no ack in time: same client_id again, the server de-duplicates
-        return;
-      }
+      if (err) return failed(it, attempt);
+      clearTimeout(it.timer);
       if (res && res.message && typeof res.message == "object") {
         const dropped = store.ack(it, res.message);
         if (dropped && dropped.el) dropped.el.remove();
@@ -314,7 +329,12 @@ function create(ctx) {
     input.focus();
   }
 
+  // the shop's limit in words ("files up to 10 MB"), before sending or from a proxy's 413 page
+  const max = config.max_upload || 10485760;
+  const tooBig = () => ({ message: fmt(S.tooBig, { mb: Math.floor(max / 1048576) }) });
+
   function upload(f) {
+    if (f.size > max) return say(tooBig());
     const image = /^image\//.test(f.type);
     const local = {
       kind: image ? "image" : "file",
@@ -325,8 +345,8 @@ function create(ctx) {
     const fd = new FormData();
     fd.append("file", f);
     ctx.ready
-      .then(() => fetch(base + "/w/api/upload?k=" + encodeURIComponent(k) + "&t=" + encodeURIComponent(ctx.token()), { method: "POST", body: fd, credentials: "omit" }))
-      .then((r) => r.json().then((j) => (r.ok && j.attachment ? j.attachment : Promise.reject(j))))
+      .then(() => fetch(base + "/w/api/upload?k=" + encodeURIComponent(k) + "&t=" + encodeURIComponent(ctx.token()) + "&lang=" + ctx.lang, { method: "POST", body: fd, credentials: "omit" }))
+      .then((r) => r.json().then((j) => (r.ok && j.attachment ? j.attachment : Promise.reject(j)), () => Promise.reject(r.status == 413 ? tooBig() : {})))
       .then((att) => {
         local.payload = payload(local, { attachment_id: att.id });
         deliver(it);
@@ -480,12 +500,16 @@ function create(ctx) {
       for (const n in fields) fields[n][1].textContent = "", fields[n][0].removeAttribute("aria-invalid");
       const v = {};
       for (const n in fields) v[n] = fields[n][0].value.trim();
+      // every missing field at once, in the page's language (the server's answer too: lang)
       let bad = false;
+      if (!v.name) show("name", S.needName), (bad = true);
       if (!v.phone && !v.email) show("phone", S.needContact), (bad = true);
+      if (/[^\d+\-() ]/.test(v.phone)) show("phone", S.badPhone), (bad = true);
+      if (v.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.email)) show("email", S.badEmail), (bad = true);
       if (!v.text) show("text", S.needText), (bad = true);
       if (bad) return;
       btn.disabled = true;
-      const body = { k, t: ctx.token(), name: v.name, text: v.text, url: location.href };
+      const body = { k, t: ctx.token(), name: v.name, text: v.text, url: location.href, lang: ctx.lang };
       if (v.phone) body.phone = v.phone;
       if (v.email) body.email = v.email;
       ctx.ready

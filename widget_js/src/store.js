@@ -97,8 +97,8 @@ export class MessageStore {
     return s;
   }
 
-  /** Outgoing messages still waiting for their ack (to resend on reconnect). */
+  /** Outgoing messages still waiting for their ack, sending or shown not sent (resent on reconnect). */
   unacked() {
-    return this.items.filter((it) => !it.m && it.state === "sending" && it.local && it.local.payload);
+    return this.items.filter((it) => !it.m && (it.state === "sending" || it.state === "failed") && it.local && it.local.payload);
   }
 }

@@ -123,3 +123,12 @@ test("remove forgets the item and its client_id", () => {
   assert.equal(s.items.length, 0);
   assert.ok(s.add(msg(1, 1, { client_id: "c-5", sender: "visitor" })), "a later message with that id is new");
 });
+
+test("a message shown as not sent is still unacknowledged: a reconnect sends it again", () => {
+  const s = new MessageStore();
+  const p = s.pending({ client_id: "c9", text: "hi", payload: { client_id: "c9", text: "hi" } });
+  p.state = "failed";
+  assert.deepEqual(s.unacked(), [p]);
+  s.ack(p, { id: 9, conversation_id: 1, seq: 1, sender: "visitor", client_id: "c9", text: "hi" });
+  assert.deepEqual(s.unacked(), []);
+});
