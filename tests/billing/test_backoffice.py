@@ -351,9 +351,9 @@ BAD_INPUT = [
     ("plan", {"plan_code": "free", "seats": "3", "paid_until": in_days(30), "reason": "r"},
      "Choose a paid plan"),
     ("plan", {"plan_code": "pro", "seats": "0", "paid_until": in_days(30), "reason": "r"},
-     "At least 2 seats"),
-    ("plan", {"plan_code": "pro", "seats": "1", "paid_until": in_days(30), "reason": "r"},
-     "At least 2 seats"),  # owner and agent are active
+     "At least 3 seats"),
+    ("plan", {"plan_code": "pro", "seats": "2", "paid_until": in_days(30), "reason": "r"},
+     "At least 3 seats"),  # owner and agent are active, one invitation is open
     ("plan", {"plan_code": "pro", "seats": "-3", "paid_until": in_days(30), "reason": "r"},
      "Enter a whole number."),
     ("plan", {"plan_code": "pro", "seats": "3", "paid_until": in_days(0), "reason": "r"},

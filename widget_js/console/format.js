@@ -33,9 +33,13 @@ export function shortUrl(url) {
 }
 
 const LANG = document.documentElement.lang || "en";
-const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
-const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric" });
-const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short" });
+// The shop's zone (set by its admins), not the browser's: the same message reads the same
+// time here, in History and in exports, on every agent's computer.
+const ZONE = document.documentElement.dataset.timezone || undefined;
+const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit", timeZone: ZONE });
+const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric", timeZone: ZONE });
+const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short", timeZone: ZONE });
+const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }); // YYYY-MM-DD in that zone
 
 export function parseTime(iso) {
   if (!iso) return null;
@@ -48,7 +52,7 @@ export function shortTime(iso) {
   const d = parseTime(iso);
   if (!d) return "";
   const now = new Date();
-  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dayFmt.format(d);
+  return dayKey.format(d) === dayKey.format(now) ? timeFmt.format(d) : dayFmt.format(d);
 }
 
 export function clockTime(iso) {
