@@ -49,6 +49,8 @@ def test_admin_sets_the_time_zone_and_every_page_follows(client, two_tenants):
     assert zone_of(b) == "Asia/Shanghai"  # another shop's setting is its own
     row = history_row(client)
     assert "12/6/26, 5:17 PM" in row and "6:17 AM" not in row
+    transcript = client.get(f"/console/history/{a.conversation.id}", headers=EN).get_data(True)
+    assert "Times in America/New_York" in transcript
     page = client.get("/console/conversations", headers=EN).get_data(True)
     assert 'data-timezone="America/New_York"' in page  # the console's scripts format with it
 

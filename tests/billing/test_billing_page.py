@@ -13,7 +13,7 @@ from tenants.db import bind_tenant, db, utcnow
 from tenants.plans import entitlements
 
 from ..conftest import login
-from .test_backoffice import make_staff
+from .test_backoffice import make_staff, staff_login
 
 EN = {"Accept-Language": "en"}
 
@@ -86,3 +86,9 @@ def test_console_billing_and_back_office_count_the_same_seats(client, two_tenant
         a.tenant.id: 3,
         two_tenants.b.tenant.id: 3,
     }
+
+
+def test_the_back_office_says_its_times_are_utc(client, two_tenants):
+    assert staff_login(client, make_staff("support")).status_code == 302
+    page = client.get(f"/backoffice/tenants/{two_tenants.a.tenant.id}", headers=EN)
+    assert "are in UTC; each shop sees its own in its time zone" in page.get_data(True)
