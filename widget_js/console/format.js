@@ -40,6 +40,20 @@ const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digi
 const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric", timeZone: ZONE });
 const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short", timeZone: ZONE });
 const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }); // YYYY-MM-DD in that zone
+const dateFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeZone: ZONE });
+
+/** The shop's calendar day of a time, "2026-12-07": what day lines group by. */
+export function dayOf(iso) {
+  const d = parseTime(iso);
+  return d ? dayKey.format(d) : "";
+}
+
+export const isToday = (iso) => dayOf(iso) === dayKey.format(new Date());
+
+export function dateOnly(iso) {
+  const d = parseTime(iso);
+  return d ? dateFmt.format(d) : "";
+}
 
 export function parseTime(iso) {
   if (!iso) return null;
@@ -51,8 +65,7 @@ export function parseTime(iso) {
 export function shortTime(iso) {
   const d = parseTime(iso);
   if (!d) return "";
-  const now = new Date();
-  return dayKey.format(d) === dayKey.format(now) ? timeFmt.format(d) : dayFmt.format(d);
+  return isToday(iso) ? timeFmt.format(d) : dayFmt.format(d);
 }
 
 export function clockTime(iso) {

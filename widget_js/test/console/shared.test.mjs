@@ -8,7 +8,7 @@ globalThis.document = {
   getElementById: (id) => (id === "i18n" ? { textContent: JSON.stringify(strings) } : null),
 };
 globalThis.location = new URL("https://huike.example/console/conversations");
-const { clockTime, duration, fileSize, fullTime, initial, localUrl, parseTime, safeUrl, shortTime, shortUrl } = await import("../../console/format.js");
+const { clockTime, dateOnly, dayOf, duration, fileSize, fullTime, initial, isToday, localUrl, parseTime, safeUrl, shortTime, shortUrl } = await import("../../console/format.js");
 const { sourceName, t } = await import("../../console/i18n.js");
 const { onSite, timeOnSite } = await import("../../console/visit.js");
 const plain = (s) => s.replace(/\s/g, " "); // ICU may put a narrow no-break space before "AM"
@@ -54,6 +54,7 @@ test("times: the clock today, the day before today; nothing for a missing or bad
   const morning = new Date(`${today}T09:05:00+08:00`);
   assert.equal(plain(clockTime(morning.toISOString())), "09:05 AM");
   assert.equal(plain(shortTime(morning.toISOString())), "09:05 AM");
+  assert.ok(isToday(morning.toISOString()) && !isToday("2025-11-21T04:00:00Z") && !isToday(null));
   const before = "2025-11-21T04:00:00Z";
   assert.equal(shortTime(before), "Nov 21");
   assert.equal(plain(fullTime(before)), "Nov 21, 2025, 12:00 PM");
@@ -67,6 +68,9 @@ test("times are the shop's wall clock, whatever the zone of the computer showing
     process.env.TZ = zone;
     assert.equal(plain(clockTime("2026-12-06T22:17:00Z")), "06:17 AM");
     assert.equal(plain(fullTime("2026-12-06T22:17:00Z")), "Dec 7, 2026, 6:17 AM");
+    assert.equal(dayOf("2026-12-06T22:17:00Z"), "2026-12-07"); // the chat's day line
+    assert.equal(dateOnly("2026-12-06T22:17:00Z"), "Dec 7, 2026");
+    assert.equal(dayOf("2026-12-06T15:59:00Z"), "2026-12-06");
   }
 });
 
