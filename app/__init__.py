@@ -147,5 +147,6 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_template_helpers(app)
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["support_email"] = app.config["SUPPORT_EMAIL"]
     jobs.init_app(app)  # last: every module's jobs are registered by now
     return app

@@ -78,6 +78,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "BASE_URL": (env.get("BASE_URL") or "").rstrip("/") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Huike <no-reply@huike.local>"),
+        # where shops write for help: the billing, upgrade and suspension pages name it
+        "SUPPORT_EMAIL": env.get("SUPPORT_EMAIL") or "support@huike.local",
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance / "outbox"),
         "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT", 20)),  # a job waits, never a request
         # Background jobs (tenants/jobs.py): with REDIS_URL a `huike jobs` worker runs them.

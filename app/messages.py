@@ -23,6 +23,10 @@ MESSAGES = {
         "All %(limit)s seats of your plan are taken. Disable a member or cancel an invitation, "
         "or upgrade to Pro and buy more seats."
     ),
+    "seat_limit_paid": lazy_gettext(
+        "All %(limit)s seats you pay for are taken. Disable a member or cancel an invitation, "
+        "or add seats on the billing page."
+    ),
     "forbidden": lazy_gettext("Only the shop's owner or an admin can do this."),
     "role_invalid": lazy_gettext("Choose the role admin or agent."),
     "already_member": lazy_gettext("This person is already a member of the shop."),
@@ -32,6 +36,10 @@ MESSAGES = {
     "invitation_expired": lazy_gettext(
         "This invitation has expired. Ask the shop's admin for a new one."
     ),
+    "invitation_replaced": lazy_gettext(
+        "This invitation was replaced by a newer one: use the link in the latest e-mail, or ask "
+        "the shop's admin to send it again."
+    ),
     "not_found": lazy_gettext("Not found."),
     "owner_protected": lazy_gettext(
         "The shop's owner cannot be disabled or have their role changed."
@@ -39,6 +47,7 @@ MESSAGES = {
     "not_yourself": lazy_gettext("You cannot change your own role or disable yourself."),
     "passwords_differ": lazy_gettext("The two passwords differ."),
     "language_invalid": lazy_gettext("Choose a language from the list."),
+    "timezone_invalid": lazy_gettext("Choose a time zone from the list, like Asia/Shanghai."),
     # chat
     "rate_limited": lazy_gettext("You are going too fast. Wait a moment and try again."),
     "unauthorized": lazy_gettext("Your session has ended. Reload the page, please."),

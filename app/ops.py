@@ -8,7 +8,17 @@ import re
 import time
 import uuid
 
-from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    request,
+    send_from_directory,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import text
@@ -76,6 +86,15 @@ def configure_logging(app: Flask) -> None:
                 },
             )
         return response
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """Browsers ask for it on every page whatever the pages link to; the same icon, cached."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
 
 
 @bp.get("/healthz")

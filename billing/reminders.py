@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
@@ -16,6 +15,7 @@ from tenants.clock import periodic
 from tenants.db import bind_tenant, cross_tenant, db, utcnow
 from tenants.mail import send_mail
 from tenants.models import Membership, Tenant
+from tenants.timezones import local
 
 REMIND_BEFORE = timedelta(days=3)
 
@@ -40,7 +40,7 @@ def _remind_owners(tenant_id: int) -> None:
     bind_tenant(tenant_id)
     tenant = db.scalar(select(Tenant))
     ends: datetime = tenant.trial_ends_at
-    date = ends.astimezone(ZoneInfo(tenant.timezone)).strftime("%Y-%m-%d")
+    date = local(ends, tenant.timezone).strftime("%Y-%m-%d")
     link = _external_url("billing.page")
     owners = db.scalars(
         select(Membership).where(Membership.role == "owner", Membership.status == "active")

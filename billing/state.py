@@ -8,7 +8,7 @@ a shop backwards. A downgrade never deletes data: it only changes what the shop 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -16,7 +16,8 @@ from billing import audit
 from billing.models import BillingAccount, BillingEvent, Invoice
 from tenants.db import bind_tenant, cross_tenant, db, platform_transaction, utcnow
 from tenants.models import Membership, Tenant, User
-from tenants.plans import catalog, default_plan
+from tenants.plans import Entitlements, catalog, default_plan
+from tenants.timezones import local
 
 log = logging.getLogger("huike.billing")
 
@@ -47,6 +48,26 @@ def account_for(tenant_id: int) -> BillingAccount:
         db.add(account)
         db.flush()
     return account
+
+
+def offer(account: BillingAccount, rights: Entitlements) -> str:
+    """What the billing page offers: "manage" a live Stripe subscription, "offline" a paid plan
+    staff recorded (a bank transfer: staff renew it or change its seats), else "upgrade"."""
+    if account.stripe_subscription_id and account.status in PAID_STATUSES:
+        return "manage"
+    if account.status == "offline" and rights.plan.price_per_seat_year > 0:
+        return "offline"  # and while it holds: once lapsed, the shop is on the free plan
+    return "upgrade"
+
+
+def last_paid_day(account: BillingAccount, zone: str) -> date | None:
+    """The day the paid period ends on, a date to show as it is. An offline payment holds to
+    the end (UTC) of the day staff entered; a Stripe period ends at an instant, on the shop's
+    calendar."""
+    end = account.current_period_end
+    if end is None:
+        return None
+    return (end.astimezone(UTC) if account.status == "offline" else local(end, zone)).date()
 
 
 def _account_by_customer(customer_id: str | None) -> BillingAccount | None:

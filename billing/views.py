@@ -93,11 +93,14 @@ def _billing_notice():
 def page():
     tenant = current_user.tenant
     account = state.account_for(tenant.id)
+    rights = entitlements(tenant)
     invoices = db.scalars(select(Invoice).order_by(Invoice.created_at.desc()).limit(50))
     return render_template(
         "billing/page.html",
         account=account,
-        rights=entitlements(tenant),
+        offer=state.offer(account, rights),
+        last_paid_day=state.last_paid_day(account, tenant.timezone),
+        rights=rights,
         plans=catalog(),
         paid_plan=next((p for p in catalog() if p.price_per_seat_year > 0), None),
         seats_used=seats_in_use(),

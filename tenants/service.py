@@ -10,19 +10,22 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from pypinyin import lazy_pinyin
+from sqlalchemy import func, or_, select
 
 from tenants.db import bind_tenant, cross_tenant, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import ROLES, Invitation, Membership, Tenant, User
 from tenants.plans import entitlements, trial_plan
 from tenants.signals import access_revoked, member_disabled
+from tenants.timezones import check_zone
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
@@ -73,7 +76,8 @@ def _clean_name(raw: str, field: str, max_len: int = 120, required: bool = True)
 
 
 def _unique_slug(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    spelled = "".join(lazy_pinyin(name))  # Chinese in pinyin (林茶 -> lincha), the rest as is
+    ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "shop"
     slug = base
     while db().scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
@@ -179,7 +183,9 @@ def reset_token(email: str, secret_key: str) -> tuple[User, str] | None:
     return user, token
 
 
-def reset_password(token: str, password: str, secret_key: str, max_age: int) -> User:
+def reset_user(token: str, secret_key: str, max_age: int) -> User:
+    """The person a reset link is for, or the reason it cannot be used (checked on opening
+    the link and again on saving)."""
     try:
         user_id, fingerprint = _reset_serializer(secret_key).loads(token, max_age=max_age)
     except SignatureExpired:
@@ -190,6 +196,11 @@ def reset_password(token: str, password: str, secret_key: str, max_age: int) -> 
         user = db().get(User, user_id)
     if user is None or not user.password_hash or user.password_hash[-16:] != fingerprint:
         raise ServiceError("reset_invalid")
+    return user
+
+
+def reset_password(token: str, password: str, secret_key: str, max_age: int) -> User:
+    user = reset_user(token, secret_key, max_age)
     check_password_rules(password)
     user.password_hash = hash_password(password)
     end_sessions(user)
@@ -205,15 +216,14 @@ def end_sessions(user: User) -> None:
 # --- seats and members -----------------------------------------------------------------
 
 
-def seats_in_use(now: datetime | None = None) -> int:
-    """Active members plus invitations still open: both hold a seat."""
+def seats_by_shop(now: datetime | None = None, tenant_id: int | None = None) -> dict[int, int]:
+    """Seats in use per shop: active members plus invitations still open, both hold a seat.
+    The one count the console, the billing page and the back office show. In a shop's session
+    that shop's alone; in ``cross_tenant()`` every shop's, or ``tenant_id``'s."""
     now = now or utcnow()
-    session = db()
-    active = session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.status == "active")
-    )
-    pending = session.scalar(
-        select(func.count())
+    active = select(Membership.tenant_id, func.count()).where(Membership.status == "active")
+    pending = (
+        select(Membership.tenant_id, func.count())
         .select_from(Invitation)
         .join(Membership, Invitation.membership_id == Membership.id)
         .where(
@@ -222,13 +232,25 @@ def seats_in_use(now: datetime | None = None) -> int:
             Invitation.expires_at > now,
         )
     )
-    return active + pending
+    seats: Counter[int] = Counter()
+    for query in (active, pending):
+        if tenant_id is not None:
+            query = query.where(Membership.tenant_id == tenant_id)
+        seats.update(dict(db().execute(query.group_by(Membership.tenant_id)).all()))
+    return dict(seats)
+
+
+def seats_in_use(now: datetime | None = None) -> int:
+    """The signed-in shop's seats in use (``seats_by_shop``)."""
+    return sum(seats_by_shop(now).values())
 
 
 def _require_seat(tenant: Tenant, now: datetime, freeing: int = 0) -> None:
-    limit = entitlements(tenant, now).seat_limit
-    if seats_in_use(now) - freeing >= limit:
-        raise ServiceError("seat_limit", limit=limit)
+    rights = entitlements(tenant, now)
+    if seats_in_use(now) - freeing >= rights.seat_limit:
+        # a paying shop buys more seats; a free one upgrades first
+        paid = rights.plan.price_per_seat_year > 0
+        raise ServiceError("seat_limit_paid" if paid else "seat_limit", limit=rights.seat_limit)
 
 
 def _require_admin(actor: Membership) -> None:
@@ -240,6 +262,24 @@ def members() -> list[Membership]:
     order = {role: i for i, role in enumerate(ROLES)}
     found = db().scalars(select(Membership).order_by(Membership.id))
     return sorted(found, key=lambda m: (order.get(m.role, 9), m.status != "active", m.id))
+
+
+def joined_ids() -> set[int]:
+    """The members who once took their seat (the owner, whoever accepted an invitation). Only
+    their names are the shop's to show: an invited person's name is their own account's,
+    perhaps set in another shop, until they join this one."""
+    accepted = select(Invitation.membership_id).where(Invitation.accepted_at.is_not(None))
+    return set(
+        db().scalars(
+            select(Membership.id).where(
+                or_(
+                    Membership.status == "active",
+                    Membership.role == "owner",
+                    Membership.id.in_(accepted),
+                )
+            )
+        )
+    )
 
 
 def open_invitation(member: Membership) -> Invitation | None:
@@ -318,7 +358,14 @@ def find_invitation(token: str, now: datetime | None = None) -> Invitation:
     if invitation.accepted_at is not None or invitation.membership.status == "active":
         raise ServiceError("invitation_used")
     if invitation.expires_at <= now:
-        raise ServiceError("invitation_expired")
+        with cross_tenant():  # a newer one for the same person: this one was replaced
+            newer = db().scalar(
+                select(Invitation.id).where(
+                    Invitation.membership_id == invitation.membership_id,
+                    Invitation.id > invitation.id,
+                )
+            )
+        raise ServiceError("invitation_replaced" if newer else "invitation_expired")
     bind_tenant(invitation.tenant_id)
     return invitation
 
@@ -356,6 +403,13 @@ def _target(actor: Membership, membership_id: int) -> Membership:
     if member.id == actor.id:
         raise ServiceError("not_yourself")
     return member
+
+
+def set_timezone(actor: Membership, zone: str) -> Tenant:
+    """The shop's time zone, for its pages, exports, e-mail and working hours."""
+    _require_admin(actor)
+    actor.tenant.timezone = check_zone(zone)
+    return actor.tenant
 
 
 def change_role(actor: Membership, membership_id: int, role: str) -> Membership:

@@ -151,15 +151,15 @@ def forgot_password():
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
+    secret, max_age = current_app.config["SECRET_KEY"], current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        service.reset_user(token, secret, max_age)  # a dead link says so before any typing
+    except ServiceError as error:
+        return render_template("accounts/reset_invalid.html", message=message_for(error)), 404
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            service.reset_password(
-                token,
-                form.password.data,
-                current_app.config["SECRET_KEY"],
-                current_app.config["PASSWORD_RESET_MAX_AGE"],
-            )
+            service.reset_password(token, form.password.data, secret, max_age)
         except ServiceError as error:
             _show_error(form, error)
         else:

@@ -17,6 +17,7 @@ from tenants.mail import send_mail
 from tenants.models import Membership
 from tenants.permissions import admin_required
 from tenants.plans import catalog
+from tenants.timezones import COMMON_ZONES, all_zones
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -71,6 +72,28 @@ def upgrade():
     )
 
 
+# --- the shop's settings --------------------------------------------------------------------
+
+
+@bp.get("/shop")
+@admin_required
+def shop_settings():
+    return render_template(
+        "console/shop.html", common_zones=COMMON_ZONES, zones=all_zones(), now=utcnow()
+    )
+
+
+@bp.post("/shop")
+@admin_required
+def save_shop_settings():
+    zone = request.form.get("timezone", "")
+    act(
+        lambda: service.set_timezone(current_user.membership, zone),
+        _("Time zone saved: times are now shown in %(zone)s.", zone=zone.strip()),
+    )
+    return redirect(url_for("console.shop_settings"))
+
+
 # --- members and seats -------------------------------------------------------------------
 
 
@@ -83,6 +106,7 @@ def members():
         seats_used=service.seats_in_use(),
         seat_limit=current_entitlements().seat_limit,
         open_invitation=service.open_invitation,
+        joined=service.joined_ids(),
     )
 
 

@@ -20,7 +20,9 @@ MESSAGES = {
     "days_range": _l("Choose from %(min)s to %(max)s days."),
     "no_trial_plan": _l("The plan catalog offers no trial."),
     "plan_invalid": _l("Choose a paid plan from the catalog."),
-    "seats_too_few": _l("At least %(min)s seats: the shop has that many active members."),
+    "seats_too_few": _l(
+        "At least %(min)s seats: the shop has that many members and open invitations."
+    ),
     "paid_until_past": _l("The paid-until date must be after today."),
     "paid_until_far": _l("The paid-until date can be at most %(years)s years ahead."),
     "stripe_live": _l(

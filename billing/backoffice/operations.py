@@ -16,8 +16,9 @@ from billing.backoffice.staff import can
 from billing.models import AuditEntry, BillingAccount, Invoice, StaffUser, TenantNote
 from tenants.db import cross_tenant, db, utcnow
 from tenants.errors import ServiceError
-from tenants.models import Membership, Plan, Tenant
+from tenants.models import Plan, Tenant
 from tenants.plans import PAID_FEATURES, trial_plan
+from tenants.service import seats_by_shop
 from tenants.signals import access_revoked
 
 REASON_MAX = 500
@@ -69,14 +70,6 @@ def _day(raw: date | str | None, field: str) -> date:
         return date.fromisoformat((raw or "").strip())
     except ValueError:
         raise ServiceError("date_invalid", field=field) from None
-
-
-def active_members(tenant_id: int) -> int:
-    return db.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.tenant_id == tenant_id, Membership.status == "active")
-    )
 
 
 def _record(staff: StaffUser, action: str, tenant: Tenant | None, before, after, reason: str):
@@ -138,7 +131,7 @@ def set_plan_offline(
         if plan is None or plan.price_per_seat_year <= 0:
             raise ServiceError("plan_invalid", field="plan_code")
         seats = _whole_number(seats, "seats")
-        in_use = active_members(tenant.id)
+        in_use = seats_by_shop(now, tenant.id).get(tenant.id, 0)
         if seats < max(1, in_use):
             raise ServiceError("seats_too_few", field="seats", min=max(1, in_use))
         day = _day(paid_until, "paid_until")

@@ -15,6 +15,7 @@ from billing.models import AuditEntry, BillingAccount, BillingEvent, Invoice, St
 from tenants.db import UTCDateTime, cross_tenant, db, utcnow
 from tenants.models import TENANT_STATUSES, Membership, Plan, Tenant, User
 from tenants.plans import PAID_FEATURES, Entitlements, catalog, entitlements
+from tenants.service import seats_by_shop
 
 SORTS = ("created", "name", "mrr")
 TRIAL_ENDING_DAYS = 7
@@ -106,7 +107,7 @@ def list_tenants(filters: TenantFilters, now: datetime | None = None) -> list[Te
         )
         found = db.execute(stmt.order_by(*order)).all()
         plans = {p.code: p for p in catalog()}
-        seats = _active_members_by_tenant()
+        seats = seats_by_shop(now)
         owners = _owner_emails()
         rows = []
         for tenant, account in found:
@@ -127,16 +128,6 @@ def list_tenants(filters: TenantFilters, now: datetime | None = None) -> list[Te
     if filters.sort == "mrr":
         rows.sort(key=lambda row: row.mrr, reverse=True)  # stable: ties stay newest first
     return rows
-
-
-def _active_members_by_tenant() -> dict[int, int]:
-    return dict(
-        db.execute(
-            select(Membership.tenant_id, func.count())
-            .where(Membership.status == "active")
-            .group_by(Membership.tenant_id)
-        ).all()
-    )
 
 
 def _owner_emails() -> dict[int, str]:
@@ -205,7 +196,7 @@ def tenant_detail(tenant_id: int, now: datetime | None = None) -> TenantDetail |
             account=account,
             mrr=account_mrr(account, account_plan, tenant, now),
             members=members,
-            seats_used=sum(m.status == "active" for m in members),
+            seats_used=seats_by_shop(now, tenant_id).get(tenant_id, 0),
             conversations_this_month=conversations_since(tenant_id, month_start(now)),
             overrides=overrides,
             invoices=list(

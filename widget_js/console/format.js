@@ -45,9 +45,27 @@ export function shortUrl(url) {
 }
 
 const LANG = document.documentElement.lang || "en";
-const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
-const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric" });
-const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short" });
+// The shop's zone (set by its admins), not the browser's: the same message reads the same
+// time here, in History and in exports, on every agent's computer.
+const ZONE = document.documentElement.dataset.timezone || undefined;
+const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit", timeZone: ZONE });
+const dayFmt = new Intl.DateTimeFormat(LANG, { month: "short", day: "numeric", timeZone: ZONE });
+const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short", timeZone: ZONE });
+const dayKey = new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }); // YYYY-MM-DD in that zone
+const dateFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeZone: ZONE });
+
+/** The shop's calendar day of a time, "2026-12-07": what day lines group by. */
+export function dayOf(iso) {
+  const d = parseTime(iso);
+  return d ? dayKey.format(d) : "";
+}
+
+export const isToday = (iso) => dayOf(iso) === dayKey.format(new Date());
+
+export function dateOnly(iso) {
+  const d = parseTime(iso);
+  return d ? dateFmt.format(d) : "";
+}
 
 export function parseTime(iso) {
   if (!iso) return null;
@@ -59,8 +77,7 @@ export function parseTime(iso) {
 export function shortTime(iso) {
   const d = parseTime(iso);
   if (!d) return "";
-  const now = new Date();
-  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dayFmt.format(d);
+  return isToday(iso) ? timeFmt.format(d) : dayFmt.format(d);
 }
 
 export function clockTime(iso) {

@@ -1,22 +1,14 @@
 // The open chat's messages: bubbles in seq order under day lines, "Seen" on the last message
 // the visitor read, and the visitor's live draft below them (消息预知).
 import { el } from "../dom.js";
-import { clockTime, fileSize, fullTime, linkify, localUrl, parseTime } from "../format.js";
+import { clockTime, dateOnly, dayOf, fileSize, fullTime, isToday, linkify, localUrl } from "../format.js";
 import { t } from "../i18n.js";
 import { ui } from "./page.js";
 import { PREVIEW_STALE_MS, current, draftFor, pending } from "./state.js";
 
-const dayKey = (iso) => {
-  const d = parseTime(iso);
-  return d ? d.toDateString() : "";
-};
-const dayLabel = (iso) => {
-  const d = parseTime(iso);
-  if (!d) return "";
-  const today = new Date();
-  if (d.toDateString() === today.toDateString()) return t("today");
-  return new Intl.DateTimeFormat(document.documentElement.lang || "en", { dateStyle: "medium" }).format(d);
-};
+// Day lines on the shop's calendar (format.js), like every time in the console.
+const dayKey = dayOf;
+const dayLabel = (iso) => (isToday(iso) ? t("today") : dateOnly(iso));
 
 let lastRenderedSeq = 0;
 let lastRenderedDay = "";

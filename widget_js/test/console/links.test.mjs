@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 
 // Just enough of a document to see what linkify builds: text nodes and <a> elements.
 globalThis.document = {
-  documentElement: { lang: "en" },
+  documentElement: { lang: "en", dataset: {} },
   getElementById: () => null,
   createTextNode: (text) => ({ text }),
   createElement: (tag) => ({

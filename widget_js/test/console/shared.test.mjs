@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 // The console's shared modules read the page when they load: its language and its #i18n strings.
 const strings = { image: "图片", handled_by: "由 %(name)s 接待", source_baidu: "百度" };
 globalThis.document = {
-  documentElement: { lang: "en-US" },
+  documentElement: { lang: "en-US", dataset: { timezone: "Asia/Shanghai" } }, // the shop's zone
   getElementById: (id) => (id === "i18n" ? { textContent: JSON.stringify(strings) } : null),
 };
 globalThis.location = new URL("https://huike.example/console/conversations");
-const { clockTime, duration, fileSize, fullTime, initial, localUrl, parseTime, safeUrl, shortTime, shortUrl } = await import("../../console/format.js");
+const { clockTime, dateOnly, dayOf, duration, fileSize, fullTime, initial, isToday, localUrl, parseTime, safeUrl, shortTime, shortUrl } = await import("../../console/format.js");
 const { sourceName, t } = await import("../../console/i18n.js");
 const { onSite, timeOnSite } = await import("../../console/visit.js");
 const plain = (s) => s.replace(/\s/g, " "); // ICU may put a narrow no-break space before "AM"
@@ -50,15 +50,28 @@ test("safeUrl lets only http(s) into an href; localUrl only this origin's paths"
 test("times: the clock today, the day before today; nothing for a missing or bad time", () => {
   assert.equal(parseTime(""), null);
   assert.equal(parseTime("soon"), null);
-  const morning = new Date();
-  morning.setHours(9, 5, 0, 0);
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  const morning = new Date(`${today}T09:05:00+08:00`);
   assert.equal(plain(clockTime(morning.toISOString())), "09:05 AM");
   assert.equal(plain(shortTime(morning.toISOString())), "09:05 AM");
-  const before = new Date(2025, 10, 21, 12, 0);
-  assert.equal(shortTime(before.toISOString()), "Nov 21");
-  assert.equal(plain(fullTime(before.toISOString())), "Nov 21, 2025, 12:00 PM");
+  assert.ok(isToday(morning.toISOString()) && !isToday("2025-11-21T04:00:00Z") && !isToday(null));
+  const before = "2025-11-21T04:00:00Z";
+  assert.equal(shortTime(before), "Nov 21");
+  assert.equal(plain(fullTime(before)), "Nov 21, 2025, 12:00 PM");
   assert.equal(shortTime("soon"), "");
   assert.equal(fullTime(null), "");
+});
+
+test("times are the shop's wall clock, whatever the zone of the computer showing them", () => {
+  // 22:17 UTC on the 6th is 06:17 on the 7th in Shanghai: the day and the hour both move.
+  for (const zone of ["UTC", "America/New_York", "Asia/Shanghai"]) {
+    process.env.TZ = zone;
+    assert.equal(plain(clockTime("2026-12-06T22:17:00Z")), "06:17 AM");
+    assert.equal(plain(fullTime("2026-12-06T22:17:00Z")), "Dec 7, 2026, 6:17 AM");
+    assert.equal(dayOf("2026-12-06T22:17:00Z"), "2026-12-07"); // the chat's day line
+    assert.equal(dateOnly("2026-12-06T22:17:00Z"), "Dec 7, 2026");
+    assert.equal(dayOf("2026-12-06T15:59:00Z"), "2026-12-06");
+  }
 });
 
 test("initial: the first letter, upper case; an id's first digit; ? for no name", () => {
