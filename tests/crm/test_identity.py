@@ -98,7 +98,8 @@ def test_a_valid_hash_binds_the_visitor_to_a_new_customer(client, two_tenants):
     assert [e.email for e in customer.emails] == ["lin.mei@example.com"]
     assert visitor.name == "Lin Mei"  # the console calls the visitor by the customer's name
     kinds = db.scalars(select(TimelineEntry.kind).where(TimelineEntry.customer_id == customer.id))
-    assert sorted(kinds) == ["identify", "visit"]  # signed in, on this visit
+    # added for this user id, signed in, on this visit
+    assert sorted(kinds) == ["identify", "identity", "visit"]
 
 
 def test_a_known_user_is_found_by_their_id_and_their_name_updated(client, two_tenants):
