@@ -101,7 +101,7 @@ def _for_new_id(external_id: str, name: str, phones: list[str], emails: list[str
     found = find_by_contact(None, phones, emails)
     if found is not None and not found.external_id and not names_differ(name, found.name):
         found.external_id = external_id
-        if name:
+        if name and not found.name:  # filled in; a name written otherwise is kept as it was
             found.name, found.name_key = name, name.lower()
         add_entry(found.id, "identity", data={"external_id": external_id, "linked": True})
         return found
