@@ -58,6 +58,7 @@ def in_shop(site_key: str, query):
     """Read the live server's database as the shop."""
     with cross_tenant():
         tenant_id = db.scalar(select(Tenant.id).where(Tenant.site_key == site_key))
+    db.remove()  # on SQLite, the platform's connection lets go of the file before the shop's
     bind_tenant(tenant_id)
     try:
         return query()
@@ -118,6 +119,7 @@ def test_a_conflicting_row_is_chosen_for_per_row_or_for_all(browser, live_server
     expect(report).to_contain_text("1 customer renamed, as you chose")
     expect(report).to_contain_text("1 added as a new customer")
     expect(report).to_contain_text("1 row skipped")
+    shutil.copy(screenshot(page, "crm-import-conflict-report"), SHOTS / "import-report.png")
 
     def after_first():
         wang = db.scalars(select(Customer.name).where(Customer.name.in_(("王五", "王大五"))))
@@ -154,6 +156,7 @@ def test_a_conflicting_row_is_chosen_for_per_row_or_for_all(browser, live_server
     expect(page.get_by_role("heading", name="张三")).to_be_visible()
     duplicate = page.locator(".tl-entry[data-kind=duplicate]")
     expect(duplicate).to_contain_text("Maybe the same person as 赵六")
+    shutil.copy(screenshot(page, "crm-duplicate-timeline"), SHOTS / "duplicate-timeline.png")
     duplicate.get_by_role("link", name="Open").click()
     expect(page.get_by_role("heading", name="赵六")).to_be_visible()
     expect(page.locator(".tl-entry[data-kind=duplicate]")).to_contain_text("张三")
