@@ -172,6 +172,13 @@ MESSAGES = {
         "The row clashed with a change made at the same moment. Import the file again."
     ),
     "import_done": lazy_gettext("This file has been imported already."),
+    "import_name_conflict": lazy_gettext(
+        "Its phone or e-mail is %(known)s's, whose name differs: not imported. Import the row "
+        "again and choose whether to update %(known)s, add a new customer or skip it."
+    ),
+    "import_conflict_unchosen": lazy_gettext(
+        "Choose what to do with row %(row)s, or one choice for every conflict."
+    ),
     # the shops' REST API (/api/v1)
     "api_key_missing": lazy_gettext("Send your API key as: Authorization: Bearer <key>."),
     "api_key_invalid": lazy_gettext("This API key is wrong or was revoked."),

@@ -110,17 +110,13 @@ def openapi_document():
 # --- customers -------------------------------------------------------------------------------
 
 
-def _identified(customer: CustomerRow) -> bool:
-    return bool(customer.name or customer.external_id or customer.phones or customer.emails)
-
-
 def _saved(customer: CustomerRow | None, data: dict) -> CustomerRow:
     """Create (None) or change a customer. A new one needs a name, external id, phone or
     e-mail, and a change may not take the last of them away; blank values count as none,
     as the service stores them (a name of spaces is no name, an empty phone no phone)."""
-    had_identity = customer is None or _identified(customer)
+    had_identity = customer is None or crm.has_identity(customer)
     customer = crm.save_customer(customer, data, source="api")  # the source of a new one
-    if had_identity and not _identified(customer):
+    if had_identity and not crm.has_identity(customer):
         raise ServiceError("customer_empty")
     return customer
 

@@ -64,6 +64,12 @@ def find_by_contact(
     return None
 
 
+def has_identity(customer: Customer) -> bool:
+    """Something that names the customer: a name, external id, phone or e-mail (a company
+    or tags alone name nobody)."""
+    return bool(customer.name or customer.external_id or customer.phones or customer.emails)
+
+
 def _owner_id(raw) -> int | None:
     if raw in (None, ""):
         return None

@@ -17,7 +17,7 @@ from app.crm.import_mapping import IGNORE
 from app.crm.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, CustomField
 from app.crm.schemas import MAX_EMAILS, MAX_PHONES, MAX_TAGS, CustomerInput
 from app.crm.spreadsheet import LIST_SPLIT, day_and_time, number_text, phones_in, unguard_cell
-from app.crm.values import normalize_tag
+from app.crm.values import names_differ, normalize_tag
 from app.schemas import checked
 from tenants.db import db
 from tenants.errors import ServiceError
@@ -25,6 +25,8 @@ from tenants.models import Membership, User
 from tenants.service import normalize_email
 
 IN_BATCH = 1000
+# What may be done with a conflict: a row matched by phone or e-mail whose name is another's.
+CONFLICT_CHOICES = ("update", "create", "skip")
 
 
 @dataclass(eq=False)
@@ -62,10 +64,17 @@ class Plan:
     customer and the checks of save_customer run against the whole plan: a phone, e-mail or
     external id belongs to one customer; lengths and counts; an owner who is an active member.
     A customer here is its id (stored) or a NewCustomer.
+
+    A row that a phone or e-mail matches to a customer of another name is a conflict: it
+    never renames that customer unless ``choices`` (row number -> CONFLICT_CHOICES) says so.
+    With ``choices`` None (the preview) conflicts are only listed, and change nothing.
     """
 
-    def __init__(self, tz: ZoneInfo, region: str):
-        self.tz, self.region = tz, region
+    def __init__(self, tz: ZoneInfo, region: str, choices: dict | None = None):
+        self.tz, self.region, self.choices = tz, region, choices
+        self.conflicts: list[Conflict] = []
+        # (the customer a "create" choice made, the customer it may be a duplicate of)
+        self.duplicates: list[tuple[NewCustomer, int | NewCustomer]] = []
         self.fields = {f.key: f for f in custom_fields()}
         members = db.execute(select(Membership.id, User.email, Membership.status).join(User)).all()
         # every member by e-mail, so an owner already set who was disabled since is no change
@@ -140,30 +149,45 @@ class Plan:
 
     # -- one row
 
-    def match(self, data: dict) -> int | NewCustomer | None:
-        """The customer this row is about: by Huike id, external id, phone, then e-mail. A
-        contact of a customer with another external id belongs to someone else."""
+    def match(self, data: dict) -> tuple[int | NewCustomer | None, str | None]:
+        """The customer this row is about: by Huike id, external id, phone, then e-mail; and
+        the phone or e-mail it was found by. A contact of a customer with another external id
+        belongs to someone else."""
         if "huike_id" in data:
             customer_id = self.live(data["huike_id"])
             if customer_id is None:
                 raise ServiceError(
                     "import_customer_unknown", field="huike_id", value=data["huike_id"]
                 )
-            return customer_id
+            return customer_id, None
         external_id = data.get("external_id")
         if external_id and external_id in self.external:
-            return self.external[external_id]
+            return self.external[external_id], None
         for key, known in (("phones", self.phones), ("emails", self.emails)):
             for value in data.get(key, ()):
                 if value in known:
                     target = known[value]
                     other = self.states[target].get("external_id")
-                    return None if external_id and other and other != external_id else target
-        return None
+                    if external_id and other and other != external_id:
+                        return None, None
+                    return target, value
+        return None, None
 
     def add(self, row: Row, data: dict) -> str:
-        """Plan the row: 'created', 'updated' or 'unchanged'; a ServiceError changes nothing."""
-        target = self.match(data)
+        """Plan the row: 'created', 'updated', 'unchanged' or 'skipped' (a conflict left
+        alone); a ServiceError changes nothing."""
+        target, contact = self.match(data)
+        duplicate_of = None
+        if contact and names_differ(data.get("name"), self.states[target].get("name")):
+            choice = self._choice(row, target, contact, data["name"])
+            if choice == "skip":
+                return "skipped"
+            if choice == "create":  # the contacts stay with the customer who has them
+                duplicate_of, target = target, None
+                data = {**data}
+                for key, known in (("phones", self.phones), ("emails", self.emails)):
+                    if key in data:
+                        data[key] = [value for value in data[key] if value not in known]
         before = _blank_state() if target is None else self.states[target]
         after = _merged(before, data)
         if target is not None and after == before:
@@ -174,8 +198,24 @@ class Plan:
         self.states[target] = after
         self._claim(target, after, before)
         self.rows.setdefault(target, []).append(row)
+        if duplicate_of is not None:
+            self.duplicates.append((target, duplicate_of))
         first = isinstance(target, NewCustomer) and len(self.rows[target]) == 1
         return "created" if first else "updated"
+
+    def _choice(self, row: Row, target: int | NewCustomer, contact: str, name: str) -> str:
+        """What was chosen for this conflict; at the preview nothing yet (it is listed). A
+        conflict nobody chose for (the file's customers changed since its preview) is refused,
+        with the row in the report."""
+        known = self.states[target]["name"]
+        first_row = self.rows[target][0].number if isinstance(target, NewCustomer) else None
+        self.conflicts.append(Conflict(row, target, contact, name, known, first_row))
+        if self.choices is None:
+            return "skip"
+        choice = self.choices.get(str(row.number))
+        if choice not in CONFLICT_CHOICES:
+            raise ServiceError("import_name_conflict", field="name", value=name, known=known)
+        return choice
 
     def _check(self, target: int | NewCustomer, before: dict, after: dict) -> None:
         """save_customer's rules (app/crm/customers.py, _clean) for what the row changes: its
@@ -205,7 +245,19 @@ class Plan:
 
 
 class NewCustomer:
-    """A customer this file adds (a key of the plan until it is written)."""
+    """A customer this file adds (a key of the plan until it is written; then its id)."""
+
+    id: int | None = None
+
+
+@dataclass
+class Conflict:
+    row: Row
+    target: int | NewCustomer
+    contact: str  # the phone or e-mail that matched
+    name: str  # the row's
+    known: str  # the customer's
+    first_row: int | None  # the row of this file that adds that customer, if one does
 
 
 def _all(data: list[dict], key: str) -> list[str]:

@@ -14,6 +14,7 @@ from app.crm.import_plan import NewCustomer, Plan, Row, as_data, batches, breath
 from app.crm.models import Customer, CustomerEmail, CustomerPhone, CustomerTag, Order
 from app.crm.orders import update_order, upsert_order
 from app.crm.spreadsheet import number_text, parse_placed_at
+from app.crm.timeline import note_duplicate
 from app.crm.values import parse_money
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
@@ -25,7 +26,8 @@ def write_plan(plan: Plan) -> dict[Row, ServiceError]:
     """Write the plan in batches (a few statements per batch, not several per row), each
     in a SAVEPOINT. A batch the database refuses (a change made at the same moment that
     the plan could not see) is written again one customer at a time through
-    save_customer, so only the clashing rows fail. Returns those rows, with why."""
+    save_customer, so only the clashing rows fail. Returns those rows, with why. Then the
+    possible duplicates the plan made (a conflict's "create") go on both timelines."""
     failed: dict[Row, ServiceError] = {}
     for index, batch in enumerate(batches(list(plan.rows), WRITE_BATCH)):
         breathe(index)
@@ -33,15 +35,22 @@ def write_plan(plan: Plan) -> dict[Row, ServiceError]:
         for gone in [t for t in batch if not isinstance(t, NewCustomer) and t not in stored]:
             batch.remove(gone)  # deleted since it was read: not made again
             failed.update((row, ServiceError("import_conflict")) for row in plan.rows[gone])
+        new = [t for t in batch if isinstance(t, NewCustomer)]
         try:
             with db.begin_nested():
-                _insert([plan.states[t] for t in batch if isinstance(t, NewCustomer)])
+                _insert(new, [plan.states[t] for t in new])
                 for customer_id, customer in stored.items():
                     _apply(customer, plan.states[customer_id])
                 db.flush()
         except IntegrityError:
+            for target in new:
+                target.id = None  # its INSERT was rolled back
             for target in batch:
                 _save(plan, target, failed)
+    for made, other in plan.duplicates:
+        other_id = other.id if isinstance(other, NewCustomer) else other
+        if made.id and other_id:
+            note_duplicate(made.id, other_id, "import")
     return failed
 
 
@@ -50,7 +59,9 @@ def _save(plan: Plan, target: int | NewCustomer, failed: dict) -> None:
     data = as_data(plan.states[target], stored_state(customer) if customer else None)
     try:
         with db.begin_nested():
-            save_customer(customer, data, source="import")
+            saved = save_customer(customer, data, source="import")
+        if isinstance(target, NewCustomer):
+            target.id = saved.id
     except ServiceError as error:
         failed.update((row, error) for row in plan.rows[target])
     except IntegrityError:
@@ -66,7 +77,7 @@ def _load(ids: list[int]) -> dict[int, Customer]:
     return {c.id: c for c in db.scalars(query)}
 
 
-def _insert(states: list[dict]) -> None:
+def _insert(targets: list[NewCustomer], states: list[dict]) -> None:
     """New customers as save_customer makes them, in a few statements: the customers (their
     ids come back in order), then their phones, e-mails and tags. A bulk INSERT is not a
     flush, so tenant_id is given here (row-level security checks it all the same)."""
@@ -92,6 +103,8 @@ def _insert(states: list[dict]) -> None:
     table = Customer.__table__
     returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = db.execute(returning, customers).scalars().all()
+    for target, customer_id in zip(targets, ids, strict=True):
+        target.id = customer_id
     for model, attr, key in (
         (CustomerPhone, "e164", "phones"),
         (CustomerEmail, "email", "emails"),

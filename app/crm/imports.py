@@ -15,6 +15,14 @@ good rows go in. A row that names a customer the shop already has (Huike id, the
 id, then phone, then e-mail) updates that customer instead of adding a second one, and rows of
 one file about one person make one customer, so importing a file twice adds nothing.
 
+A row that a phone or e-mail matches to a customer of another name (张三's phone on a row
+named 赵六) is a conflict, never a silent rename: the mapping page's preview lists them
+(``find_conflicts``), the admin chooses per row to update that customer, create a new one
+(the contacts stay with 张三; both timelines note the possible duplicate) or skip the row, and
+the choices are stored with the import (``choose``) for the run and its chunks. A conflict
+with no choice (the shop's customers changed since the preview) is not imported, and is
+reported with its row.
+
 Customers: every row is first decided in memory against the customers the file names (read in
 a few IN queries) with save_customer's rules, then written in batches of a few statements, each
 batch in a SAVEPOINT; a batch the database refuses is written again one customer at a time
@@ -33,7 +41,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.crm.import_plan import Plan, Row, breathe, columns, customer_data
+from app.crm.import_plan import (
+    CONFLICT_CHOICES,
+    Conflict,
+    Plan,
+    Row,
+    breathe,
+    columns,
+    customer_data,
+)
 from app.crm.import_writing import import_orders, write_plan
 from app.crm.models import Import
 from app.crm.spreadsheet import csv_records, decode
@@ -110,7 +126,8 @@ def create_import(kind: str, filename: str, data: bytes, created_by_id: int | No
     return imp
 
 
-def _import_customers(rows: list[Row], plan: Plan, report) -> Counter:
+def _plan_customers(rows: list[Row], plan: Plan, report) -> dict[Row, str]:
+    """Each row's outcome in the plan; nothing written yet."""
     read = []
     for index, row in enumerate(rows):
         breathe(index)
@@ -126,10 +143,19 @@ def _import_customers(rows: list[Row], plan: Plan, report) -> Counter:
             outcomes[row] = plan.add(row, data)
         except ServiceError as error:
             report(row, error)
+    return outcomes
+
+
+def _import_customers(rows: list[Row], plan: Plan, report) -> Counter:
+    outcomes = _plan_customers(rows, plan, report)
     for row, error in write_plan(plan).items():
         del outcomes[row]
         report(row, error)
-    return Counter(outcomes.values())
+    counts = Counter(outcomes.values())
+    for conflict in plan.conflicts:  # what each choice did; a row that failed, "failed"
+        done = conflict.row in outcomes
+        counts[f"conflict_{plan.choices[str(conflict.row.number)] if done else 'failed'}"] += 1
+    return counts
 
 
 def _error(kind: str, row: Row, error: ServiceError, header: list[str]) -> dict:
@@ -145,6 +171,29 @@ def _error(kind: str, row: Row, error: ServiceError, header: list[str]) -> dict:
         "code": error.code,
         "params": {k: str(v) for k, v in error.params.items()},
     }
+
+
+def find_conflicts(imp: Import) -> list[Conflict]:
+    """The rows of a mapped customer file that are conflicts, as the shop's customers are
+    now; nothing changes."""
+    if imp.kind != "customers":
+        return []
+    header, table = read_table(imp.content)
+    plan = _plan(None)
+    rows = [Row(number, cells, columns(imp.mapping, cells)) for number, cells in table]
+    _plan_customers(rows, plan, lambda row, error: None)  # its errors are the run's to report
+    return plan.conflicts
+
+
+def choose(imp: Import, conflicts: list[Conflict], chosen: dict) -> None:
+    """Store what was chosen for each conflict (row number -> choice); each needs one."""
+    choices = {}
+    for conflict in conflicts:
+        number = str(conflict.row.number)
+        if chosen.get(number) not in CONFLICT_CHOICES:
+            raise ServiceError("import_conflict_unchosen", field=f"row-{number}", row=number)
+        choices[number] = chosen[number]
+    imp.conflict_choices = choices
 
 
 def run_import(imp: Import) -> Import:
@@ -202,9 +251,13 @@ def resume_imports() -> None:
             enqueue("crm.import", tenant_id, import_id)
 
 
-def _import_rows(imp: Import, header: list[str], table: list[tuple[int, list[str]]]) -> None:
+def _plan(choices: dict | None) -> Plan:
     tenant = scoped_get(Tenant, current_tenant_id())
-    plan = Plan(ZoneInfo(tenant.timezone), tenant.country or "CN")
+    return Plan(ZoneInfo(tenant.timezone), tenant.country or "CN", choices)
+
+
+def _import_rows(imp: Import, header: list[str], table: list[tuple[int, list[str]]]) -> None:
+    plan = _plan(dict(imp.conflict_choices or {}))
     rows = [Row(number, cells, columns(imp.mapping, cells)) for number, cells in table]
     errors = []
 
@@ -215,6 +268,11 @@ def _import_rows(imp: Import, header: list[str], table: list[tuple[int, list[str
     counts = run(rows, plan, report)
     imp.created_count = (imp.created_count or 0) + counts["created"]
     imp.updated_count = (imp.updated_count or 0) + counts["updated"]
+    before = imp.conflict_counts or {}
+    imp.conflict_counts = {
+        choice: before.get(choice, 0) + counts[f"conflict_{choice}"]
+        for choice in (*CONFLICT_CHOICES, "failed")
+    }
     imp.errors = sorted([*(imp.errors or []), *errors], key=lambda e: e["row"])
 
 
@@ -225,15 +283,21 @@ def _finish(imp: Import) -> None:
 
 
 def summary(imp: Import) -> dict:
-    """Rows, created, updated, unchanged and failed of a finished import."""
+    """Rows, created, updated, unchanged, skipped (conflicts left alone) and failed of a
+    finished import, and its conflicts: how many, and what each choice did."""
     rows = len(read_table(imp.content)[1])
     failed = len({e["row"] for e in imp.errors})
+    conflicts = {k: v for k, v in (imp.conflict_counts or {}).items() if v}
+    skipped = conflicts.get("skip", 0)
     return {
         "rows": rows,
         "created": imp.created_count,
         "updated": imp.updated_count,
-        "unchanged": rows - imp.created_count - imp.updated_count - failed,
+        "unchanged": rows - imp.created_count - imp.updated_count - skipped - failed,
+        "skipped": skipped,
         "failed": failed,
+        "conflicts": sum(conflicts.values()),
+        "conflict_counts": conflicts,
     }
 
 

@@ -14,8 +14,8 @@ from app.chat.models import Conversation, LeftMessage, Visitor
 from app.crm import signals
 from app.crm.customers import add_contacts, find_by_contact, live, save_customer
 from app.crm.models import Customer
-from app.crm.timeline import add_chat_entry, add_left_message_entry
-from app.crm.values import normalize_phone, shop_country
+from app.crm.timeline import add_chat_entry, add_entry, add_left_message_entry, note_duplicate
+from app.crm.values import names_differ, normalize_phone, shop_country
 from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 from tenants.models import Tenant, new_identity_secret
@@ -81,20 +81,35 @@ def identify(visitor: Visitor, secret: str, payload: dict) -> Customer:
         raise ServiceError("identity_hash_invalid", field="hash")
     # a badly written phone or e-mail does not undo a proven identity
     phones, emails = _contacts_if_valid(payload.get("phone"), payload.get("email"))
-    customer = db.scalar(select(Customer).where(Customer.external_id == external_id))
-    customer = live(customer)
-    if customer is None:
-        customer = find_by_contact(None, phones, emails)
-        if customer is not None and customer.external_id:
-            customer = None  # that contact belongs to another of the shop's users
-        if customer is None:
-            customer = save_customer(None, {}, source="identify")
-        customer.external_id = external_id
     name = " ".join(str(payload.get("name") or "").split())[:120]
-    if name:
+    customer = live(db.scalar(select(Customer).where(Customer.external_id == external_id)))
+    if customer is None:
+        customer = _for_new_id(external_id, name, phones, emails)
+    elif name and name != customer.name:  # the shop's own user renamed: on the timeline
+        add_entry(customer.id, "renamed", data={"from": customer.name, "to": name})
         customer.name, customer.name_key = name, name.lower()
     add_contacts(customer, phones, emails)
     link_visitor(visitor, customer)
+    return customer
+
+
+def _for_new_id(external_id: str, name: str, phones: list[str], emails: list[str]) -> Customer:
+    """The customer a user id the shop has not sent before is: the one its phone or e-mail
+    names when that one has no user id yet and no other name (the shop's user signing in
+    for the first time), else a new customer. A record that is another user's, or another
+    person's by name, is never taken over: both timelines note the possible duplicate."""
+    found = find_by_contact(None, phones, emails)
+    if found is not None and not found.external_id and not names_differ(name, found.name):
+        found.external_id = external_id
+        if name and not found.name:  # filled in; a name written otherwise is kept as it was
+            found.name, found.name_key = name, name.lower()
+        add_entry(found.id, "identity", data={"external_id": external_id, "linked": True})
+        return found
+    customer = save_customer(None, {"name": name}, source="identify")
+    customer.external_id = external_id
+    add_entry(customer.id, "identity", data={"external_id": external_id, "linked": False})
+    if found is not None:
+        note_duplicate(customer.id, found.id, "identify")
     return customer
 
 

@@ -201,6 +201,10 @@ class Import(TenantScoped, Base):
     created_count: Mapped[int] = mapped_column(default=0)
     updated_count: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"row", "column", "code", …}]
+    # a row matched by phone or e-mail whose name differs: row number -> update/create/skip,
+    # chosen at the preview; and how many conflicts each choice (or "failed") took
+    conflict_choices: Mapped[dict] = mapped_column(default=dict)
+    conflict_counts: Mapped[dict] = mapped_column(default=dict)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL")
     )

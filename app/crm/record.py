@@ -87,15 +87,24 @@ def _edit_page(customer: Customer | None, error: ServiceError | None = None):
     ), 400 if error else 200
 
 
+def _save(customer: Customer | None) -> Customer:
+    """Save the form, as the API and the import do: a customer needs a name, user id, phone
+    or e-mail (an empty form adds nobody), and an edit may not take the last of them away."""
+    had_identity = customer is None or service.has_identity(customer)
+    author = current_user.membership.id
+    saved = service.save_customer(customer, _form_data(customer), author_id=author)
+    if had_identity and not service.has_identity(saved):
+        raise ServiceError("customer_empty", field="name")
+    return saved
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new_customer():
     if request.method == "GET":
         return _edit_page(None)
     try:
         with db.begin_nested():  # refused: the form shows why, over what was stored before
-            customer = service.save_customer(
-                None, _form_data(None), source="manual", author_id=current_user.membership.id
-            )
+            customer = _save(None)
     except ServiceError as error:
         return _edit_page(None, error)
     flash(_("Customer added."), "success")
@@ -109,9 +118,7 @@ def edit_customer(customer_id: int):
         return _edit_page(customer)
     try:
         with db.begin_nested():
-            service.save_customer(
-                customer, _form_data(customer), author_id=current_user.membership.id
-            )
+            _save(customer)
     except ServiceError as error:
         return _edit_page(customer, error)
     flash(_("Customer saved."), "success")

@@ -50,6 +50,21 @@ def add_entry(
     return entry
 
 
+def note_duplicate(customer_id: int, other_id: int, source: str) -> None:
+    """Two customers who may be one person (an import row or a new user id of the shop with
+    the other's phone or e-mail and another name): each timeline says so, to compare and
+    merge them if they are."""
+    names = dict(
+        db.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_((customer_id, other_id)))
+        ).all()
+    )
+    for one, other in ((customer_id, other_id), (other_id, customer_id)):
+        add_entry(
+            one, "duplicate", ref_id=other, summary=names.get(other, ""), data={"source": source}
+        )
+
+
 def add_note(customer: Customer, author_id: int, text: str) -> TimelineEntry:
     text = (text or "").strip()
     if not text:

@@ -148,6 +148,8 @@ def import_mapping(import_id: int):
         try:
             with db.begin_nested():  # refused: the page shows why, the import still pending
                 imp.mapping = check_mapping(imp.kind, mapping, header, fields)
+                if imports.find_conflicts(imp):  # chosen for on the next page, then run
+                    return redirect(url_for("crm.import_conflicts", import_id=imp.id))
                 imports.start_import(imp)
             return redirect(url_for("crm.import_report", import_id=imp.id))
         except ServiceError as exc:
@@ -164,6 +166,44 @@ def import_mapping(import_id: int):
         kind_names=KIND_NAMES,
         error=error,
         bad_column=bad_column,
+    ), 400 if error else 200
+
+
+@bp.route("/import/<int:import_id>/conflicts", methods=["GET", "POST"])
+@admin_required
+def import_conflicts(import_id: int):
+    """The rows whose phone or e-mail is a customer's of another name: for each, update that
+    customer, add a new one or skip the row (or one choice for all); then the import runs."""
+    imp = _import_or_404(import_id, for_update=request.method == "POST")
+    if imp.status != "pending":
+        return redirect(url_for("crm.import_report", import_id=imp.id))
+    if not imp.mapping:
+        return redirect(url_for("crm.import_mapping", import_id=imp.id))
+    conflicts = imports.find_conflicts(imp)
+    chosen, error = {}, None
+    if request.method == "POST":
+        for_all = request.form.get("all", "")
+        chosen = {
+            str(c.row.number): for_all or request.form.get(f"row-{c.row.number}", "")
+            for c in conflicts
+        }
+        try:
+            with db.begin_nested():
+                imports.choose(imp, conflicts, chosen)
+                imports.start_import(imp)
+            return redirect(url_for("crm.import_report", import_id=imp.id))
+        except ServiceError as exc:
+            error = error_text(exc)
+    elif not conflicts:  # none (left) since the columns were chosen
+        return redirect(url_for("crm.import_mapping", import_id=imp.id))
+    return render_template(
+        "crm/import_conflicts.html",
+        imp=imp,
+        conflicts=conflicts,
+        chosen=chosen,
+        for_all=request.form.get("all", ""),
+        kind_names=KIND_NAMES,
+        error=error,
     ), 400 if error else 200
 
 

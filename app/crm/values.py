@@ -3,6 +3,7 @@ the shop whose country a phone without a country code is read in."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -75,3 +76,13 @@ def shop_country() -> str:
     """Where phone numbers written without a country code are read."""
     tenant = current_shop()
     return tenant.country if tenant else "CN"
+
+
+def name_key(name: str | None) -> str:
+    """A name as two names are compared: case, full-width forms and spaces aside."""
+    return "".join(unicodedata.normalize("NFKC", name or "").casefold().split())
+
+
+def names_differ(one: str | None, other: str | None) -> bool:
+    """Two people's names, both given and not the same (an empty one is no conflict)."""
+    return bool(name_key(one) and name_key(other) and name_key(one) != name_key(other))

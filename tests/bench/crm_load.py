@@ -981,6 +981,7 @@ def measure_import(shop: Shop, gen: Generator, args, database_name: str, say) ->
         header, _rows = imports.read_table(imp.content)
         guessed = import_mapping.guess_mapping(imp.kind, header, fields)
         imp.mapping = import_mapping.check_mapping(imp.kind, guessed, header, fields)
+        imports.find_conflicts(imp)  # as the mapping page looks for conflicts first
         imports.run_import(imp)
         db.commit()
         finished = time.perf_counter()

@@ -290,6 +290,35 @@ def test_a_bad_new_customer_is_explained_and_nothing_is_added(client, two_tenant
     assert db.scalar(select(func.count(Customer.id))) == before
 
 
+def test_an_empty_new_customer_form_is_refused_and_keeps_what_was_typed(client, two_tenants):
+    """As the import refuses a row with nothing to recognise its customer by."""
+    a = two_tenants.a
+    login(client, a.agent)
+    in_shop(a)
+    before = db.scalar(select(func.count(Customer.id)))
+    form = {"name": "   ", "company": "No One Ltd", "phones": " ", "emails": "", "tags": "vip"}
+    response = client.post("/console/customers/new", data=form)
+    assert response.status_code == 400
+    text = page_text(response)
+    assert "Give the customer at least a name, an external id, a phone number or an e-mail." in text
+    assert 'value="No One Ltd"' in text and 'value="vip"' in text
+    in_shop(a)
+    assert db.scalar(select(func.count(Customer.id))) == before
+
+
+def test_an_edit_may_not_take_away_all_that_names_the_customer(client, two_tenants):
+    a = two_tenants.a
+    login(client, a.agent)
+    empty = {"name": "", "external_id": "", "phones": "", "emails": "", "company": "Co"}
+    response = client.post(f"/console/customers/{a.customer.id}/edit", data=empty)
+    assert response.status_code == 400
+    assert "Give the customer at least a name" in page_text(response)
+    in_shop(a)
+    db.expire_all()
+    kept = db.get(Customer, a.customer.id)
+    assert (kept.name, kept.company, len(kept.phones)) == ("Buyer a", "", 1)
+
+
 @pytest.mark.parametrize(
     "field, value, words",
     [

@@ -219,5 +219,8 @@ def test_an_export_imports_back_without_a_change(client, two_tenants):
         "updated": 0,
         "unchanged": 3,
         "failed": 0,
+        "skipped": 0,
+        "conflicts": 0,
+        "conflict_counts": {},
     }
     assert db.scalar(select(func.count(Customer.id))) == before

@@ -98,7 +98,8 @@ def test_a_valid_hash_binds_the_visitor_to_a_new_customer(client, two_tenants):
     assert [e.email for e in customer.emails] == ["lin.mei@example.com"]
     assert visitor.name == "Lin Mei"  # the console calls the visitor by the customer's name
     kinds = db.scalars(select(TimelineEntry.kind).where(TimelineEntry.customer_id == customer.id))
-    assert sorted(kinds) == ["identify", "visit"]  # signed in, on this visit
+    # added for this user id, signed in, on this visit
+    assert sorted(kinds) == ["identify", "identity", "visit"]
 
 
 def test_a_known_user_is_found_by_their_id_and_their_name_updated(client, two_tenants):
@@ -296,3 +297,147 @@ def test_the_secret_page_is_for_the_shops_admins_only(client, two_tenants):
     login(client, b.owner)
     other = client.get("/console/settings/identity").get_data(True)
     assert secret_of(b) in other and secret_of(a) not in other
+
+
+def timeline_of(customer_id: int) -> list[tuple[str, int | None, str, dict]]:
+    query = select(
+        TimelineEntry.kind, TimelineEntry.ref_id, TimelineEntry.summary, TimelineEntry.data
+    )
+    query = query.where(TimelineEntry.customer_id == customer_id)
+    return sorted((tuple(row) for row in db.execute(query)), key=lambda r: (r[0], r[1] or 0))
+
+
+def test_a_new_user_id_with_zhangs_phone_never_takes_over_or_renames_zhang(client, two_tenants):
+    """The shop's customer 张三 (added by hand, no user id) has the phone the shop's new user
+    u1001, 陈先生, signs in with: 陈先生 is a customer of his own, and both timelines say
+    they may be one person."""
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    zhang = crm.save_customer(
+        None, {"name": "张三", "phones": ["13800138000"], "emails": ["zhang@example.com"]}
+    )
+    db.commit()
+    token = new_visitor(client, a)
+    answer = identify(
+        client,
+        a,
+        token,
+        id="u1001",
+        name="陈先生",
+        phone="138 0013 8000",
+        email="chen@example.com",
+        hash=crm.identity_hash(secret_of(a), "u1001"),
+    )
+    assert answer.status_code == 200
+    visitor = visitor_of(client, token)
+    chen = db.get(Customer, visitor.customer_id)
+    zhang = db.get(Customer, zhang.id)
+    assert chen.id != zhang.id and (chen.name, chen.external_id) == ("陈先生", "u1001")
+    assert (zhang.name, zhang.external_id) == ("张三", None)  # not renamed, not taken over
+    assert [e.email for e in zhang.emails] == ["zhang@example.com"]
+    assert [p.e164 for p in zhang.phones] == ["+8613800138000"]
+    assert [e.email for e in chen.emails] == ["chen@example.com"] and chen.phones == []
+    assert [e for e in timeline_of(zhang.id) if e[0] == "duplicate"] == [
+        ("duplicate", chen.id, "陈先生", {"source": "identify"})
+    ]
+    assert [e for e in timeline_of(chen.id) if e[0] in ("duplicate", "identity")] == [
+        ("duplicate", zhang.id, "张三", {"source": "identify"}),
+        ("identity", None, "", {"external_id": "u1001", "linked": False}),
+    ]
+    login(client, a.owner)
+    page = client.get(f"/console/customers/{zhang.id}").get_data(True)
+    assert "Maybe the same person as 陈先生" in page
+    assert f"/console/customers/{zhang.id}/merge/{chen.id}" in page
+    page = client.get(f"/console/customers/{chen.id}").get_data(True)
+    assert "Added for your user id u1001" in page and "Maybe the same person as 张三" in page
+
+    # signing in again changes nothing more
+    bind_tenant(a.tenant.id)
+    entries = timeline_of(zhang.id)
+    again = identify(
+        client,
+        a,
+        token,
+        id="u1001",
+        name="陈先生",
+        phone="13800138000",
+        hash=crm.identity_hash(secret_of(a), "u1001"),
+    )
+    assert again.status_code == 200
+    bind_tenant(a.tenant.id)
+    db.expire_all()
+    assert timeline_of(zhang.id) == entries and db.get(Customer, zhang.id).name == "张三"
+    assert db.scalar(select(func.count(Customer.id)).where(Customer.external_id == "u1001")) == 1
+
+
+@pytest.mark.parametrize("name", ["  chen  WEI ", ""])
+def test_a_new_user_id_links_the_record_its_phone_names_when_the_name_agrees(
+    client, two_tenants, name
+):
+    """The same person (the same name, or none given) whose record has no user id yet: linked,
+    and the timeline says so."""
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    chen = crm.save_customer(None, {"name": "Chen Wei", "phones": ["13800138000"]})
+    db.commit()
+    before = crm_rows(a)["Customer"]
+    token = new_visitor(client, a)
+    signed = crm.identity_hash(secret_of(a), "u1001")
+    answer = identify(client, a, token, id="u1001", name=name, phone="13800138000", hash=signed)
+    assert answer.status_code == 200
+    assert crm_rows(a)["Customer"] == before
+    visitor = visitor_of(client, token)
+    chen = db.get(Customer, chen.id)
+    assert visitor.customer_id == chen.id and chen.external_id == "u1001"
+    assert chen.name == "Chen Wei"  # as the shop wrote it
+    assert [e for e in timeline_of(chen.id) if e[0] in ("duplicate", "identity")] == [
+        ("identity", None, "", {"external_id": "u1001", "linked": True})
+    ]
+
+
+def test_a_record_of_another_user_id_is_never_taken_over_even_by_its_name(client, two_tenants):
+    a = two_tenants.a  # Buyer a is user-a, with the phone 13800000000
+    token = new_visitor(client, a)
+    signed = crm.identity_hash(secret_of(a), "u1001")
+    answer = identify(
+        client, a, token, id="u1001", name="Buyer a", phone="13800000000", hash=signed
+    )
+    assert answer.status_code == 200
+    visitor = visitor_of(client, token)
+    buyer = db.get(Customer, a.customer.id)
+    assert visitor.customer_id != buyer.id and buyer.external_id == "user-a"
+    new = db.get(Customer, visitor.customer_id)
+    assert (new.external_id, new.name) == ("u1001", "Buyer a")
+    assert ("duplicate", new.id, "Buyer a", {"source": "identify"}) in timeline_of(buyer.id)
+
+
+def test_a_known_user_renamed_by_the_shop_is_on_the_timeline(client, two_tenants):
+    a = two_tenants.a
+    token = new_visitor(client, a)
+    signed = crm.identity_hash(secret_of(a), "user-a")
+    assert identify(client, a, token, id="user-a", name="Buyer A", hash=signed).status_code == 200
+    assert identify(client, a, token, id="user-a", name="Lin", hash=signed).status_code == 200
+    bind_tenant(a.tenant.id)
+    db.expire_all()
+    assert db.get(Customer, a.customer.id).name == "Lin"
+    renamed = [e[3] for e in timeline_of(a.customer.id) if e[0] == "renamed"]
+    assert renamed == [{"from": "Buyer a", "to": "Buyer A"}, {"from": "Buyer A", "to": "Lin"}]
+
+
+def test_a_contact_of_another_shops_customer_is_never_a_duplicate(client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    bind_tenant(b.tenant.id)
+    theirs = crm.save_customer(None, {"name": "Only in B", "phones": ["13900000888"]})
+    db.commit()
+    token = new_visitor(client, a)
+    signed = crm.identity_hash(secret_of(a), "u1001")
+    answer = identify(client, a, token, id="u1001", name="Chen", phone="13900000888", hash=signed)
+    assert answer.status_code == 200
+    mine = db.get(Customer, visitor_of(client, token).customer_id)
+    assert [p.e164 for p in mine.phones] == ["+8613900000888"]  # free in this shop
+    assert not [e for e in timeline_of(mine.id) if e[0] == "duplicate"]
+    bind_tenant(b.tenant.id)
+    db.expire_all()
+    theirs = db.get(Customer, theirs.id)
+    assert (theirs.name, theirs.external_id) == ("Only in B", None)
+    assert timeline_of(theirs.id) == []

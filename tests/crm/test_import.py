@@ -94,6 +94,9 @@ def test_good_bad_and_duplicate_rows(client, two_tenants):
         "updated": 2,
         "unchanged": 0,
         "failed": 4,
+        "skipped": 0,
+        "conflicts": 0,
+        "conflict_counts": {},
     }
     errors = {e["row"]: (e["column"], e["code"], e["value"]) for e in imp.errors}
     # row numbers as a spreadsheet shows them: the header is row 1, the blank row 7 counts
@@ -129,7 +132,16 @@ def test_importing_the_same_file_again_creates_nothing(client, two_tenants):
     run(client, MIXED)
     assert customers(a.tenant.id) == after_first
     counts = imports.summary(last_import(a.tenant.id))
-    assert counts == {"rows": 7, "created": 0, "updated": 0, "unchanged": 3, "failed": 4}
+    assert counts == {
+        "rows": 7,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "skipped": 0,
+        "failed": 4,
+        "conflicts": 0,
+        "conflict_counts": {},
+    }
 
 
 def test_rows_match_by_external_id_then_phone_then_email(client, two_tenants):
