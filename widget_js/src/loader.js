@@ -40,7 +40,8 @@ function start() {
 
   // --- the button, in a Shadow DOM host isolated from the page's CSS ---
   const host = doc.createElement("huike-widget");
-  host.setAttribute("style", "all:initial!important");
+  // config.pos: the shop's button position as CSS custom properties (loader_config)
+  host.setAttribute("style", "all:initial!important;" + config.pos);
   const root = host.attachShadow({ mode: "open" });
   root.innerHTML =
     '<style></style><div class="w"><button class="b" type="button" aria-expanded="false">' +
