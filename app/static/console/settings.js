@@ -12,11 +12,12 @@ picker.addEventListener("input", () => (hex.value = picker.value));
 hex.addEventListener("input", fromHex);
 fromHex();
 
-// Whether the admin closed the chat in the preview: a reload keeps it so.
+// Whether the admin closed the chat in the preview: a reload keeps it so. Before its panel
+// has loaded, the preview is as it was asked to be.
 function previewClosed() {
   const host = frame.contentDocument && frame.contentDocument.querySelector("huike-widget");
-  const wrap = host && host.shadowRoot && host.shadowRoot.querySelector(".w");
-  return !!wrap && !wrap.classList.contains("open");
+  const panel = host && host.shadowRoot && host.shadowRoot.querySelector(".p");
+  return panel ? panel.hidden : /[?&]closed=1/.test(frame.contentWindow.location.search);
 }
 
 function refresh() {
