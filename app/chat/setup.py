@@ -33,8 +33,8 @@ def _text(value: str | None, field: str, max_len: int, required: bool = False) -
 
 def _number(value: str | None, field: str, low: int, high: int) -> int:
     try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = int(value or "")
+    except ValueError:
         raise ServiceError("number_invalid", field=field, low=low, high=high) from None
     if not low <= number <= high:
         raise ServiceError("number_invalid", field=field, low=low, high=high)
@@ -52,7 +52,7 @@ def _domains(value: str | None) -> list[str]:
     """Host names, separated by commas or spaces; a pasted address keeps only its host."""
     names = set()
     for typed in re.split(r"[\s,，]+", value or ""):
-        name = re.sub(r"^[a-z][a-z0-9+.-]*://", "", typed.strip().lower()).split("/")[0]
+        name = re.sub(r"^[a-z][a-z0-9+.-]*://", "", typed.lower()).split("/")[0]
         if typed and not DOMAIN.match(name):
             raise ServiceError("domain_invalid", field="domains", domain=typed[:60])
         if name:

@@ -122,6 +122,7 @@ def test_a_bad_domain_is_named_and_the_form_keeps_what_was_typed(browser, live_s
     expect(admin.locator("input[name=color]")).to_have_value("#d03050")
     expect(admin.locator("#color-picker")).to_have_value("#d03050")
     expect(admin.get_by_label("Bottom left")).to_be_checked()
+    screenshot(admin, "chat-settings-bad-domain")
     # nothing was stored
     admin.goto(f"{live_server.url}/console/settings/chat")
     expect(admin.locator("#widget-form").get_by_label("Greeting")).to_have_value("")
