@@ -113,6 +113,9 @@ def test_the_preview_is_the_real_loader_with_the_unsaved_values(client, two_tena
     assert '"color": "#ff0000"' in html and '"pos": "--hkl:20px;--hkb:20px"' in html
     assert '"greeting": "Hi \\u003c/script>\\u003cb>"' in html  # never closes the script
     assert "window.fetch = () => new Promise(() => {})" in html  # no visitor, no chat
+    assert '"online": true' in html
+    away = client.get("/console/settings/chat/preview", query_string={"away": "1"})
+    assert '"online": false' in away.get_data(True)  # the leave-a-message form, as typed
     # a value not valid yet keeps the saved one; nothing is stored
     bad = client.get("/console/settings/chat/preview", query_string={"color": "#ff"})
     assert '"color": "#1f6feb"' in bad.get_data(True)

@@ -138,6 +138,7 @@ def test_a_long_quick_reply_wraps_and_replies_can_be_edited(browser, live_server
     admin.get_by_label("Text").fill("x" * 5000)  # one unbroken string
     admin.get_by_role("button", name="Add").click()
     expect(admin.get_by_text("Quick reply saved.")).to_be_visible()
+    admin.wait_for_load_state()  # and its stylesheets: a layout measured before them misleads
     row = admin.locator("tr", has=admin.locator("code", has_text="/long"))
     # the page stays as wide as the screen, and Delete on it (16,364 px wide once)
     assert admin.evaluate("document.documentElement.scrollWidth") <= width
