@@ -76,6 +76,21 @@ def test_colour_and_position_reach_the_preview_and_the_widget(browser, live_serv
     expect(preview.locator("huike-widget .p .h")).to_have_css("background-color", RED)
     assert on_the_left(button, frame.bounding_box())
     screenshot(admin, "chat-settings-preview")
+    # nobody available: the away text, the shop's own words
+    admin.locator("#widget-form").get_by_label("Text when nobody is available").fill("Back at 9")
+    admin.get_by_label("Show it as when nobody is available").check()
+    expect(preview.locator("huike-widget form.f > p")).to_have_text("Back at 9")
+    # closed in the preview, it stays closed while the admin goes on typing
+    button.click()
+    expect(preview.locator("huike-widget .p")).to_be_hidden()
+    admin.get_by_label("From the side (px)").fill("40")
+    expect(preview.locator("huike-widget .w")).to_have_css("left", "40px")
+    asked = admin.evaluate(
+        "document.getElementById('widget-preview').contentWindow.location.search"
+    )
+    assert "launcher_offset=40" in asked and "closed=1" in asked
+    expect(preview.locator("huike-widget .p")).to_be_hidden()
+    admin.get_by_label("Show it as when nobody is available").uncheck()
 
     admin.get_by_role("button", name="Save", exact=True).first.click()
     expect(admin.get_by_text("Settings saved.")).to_be_visible()
@@ -86,12 +101,12 @@ def test_colour_and_position_reach_the_preview_and_the_widget(browser, live_serv
     expect(launcher).to_have_css("background-color", RED)
     box = launcher.bounding_box()
     viewport = page.viewport_size
-    assert box["x"] == 20  # 20 px from the left edge…
+    assert box["x"] == 40  # 40 px from the left edge…
     assert viewport["height"] - (box["y"] + box["height"]) == 96  # …96 px from the bottom
     launcher.click()
     panel = page.locator("huike-widget .p")
     expect(panel).to_be_visible()
-    assert panel.bounding_box()["x"] == 20  # the chat opens above the button, on its side
+    assert panel.bounding_box()["x"] == 40  # the chat opens above the button, on its side
     admin.context.close()
 
     phone = admin_page(browser, live_server, session, width=390)
