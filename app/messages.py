@@ -74,11 +74,15 @@ MESSAGES = {
     "suspended": lazy_gettext("This shop is suspended. Contact Huike support."),
     # chat settings
     "color_invalid": lazy_gettext("Choose a colour like #1f6feb."),
-    "domain_invalid": lazy_gettext("%(domain)s is not a domain name like myshop.com."),
+    "domain_invalid": lazy_gettext("“%(domain)s” is not a website address like myshop.com."),
+    "side_invalid": lazy_gettext("Choose left or right."),
     "number_invalid": lazy_gettext("Enter a whole number from %(low)s to %(high)s."),
     "hours_invalid": lazy_gettext("Give each open day an opening time before the closing time."),
     "shortcut_invalid": lazy_gettext(
         "A shortcut is one word of letters, digits, - or _ (at most 30 characters)."
+    ),
+    "shortcut_taken": lazy_gettext(
+        "/%(shortcut)s is already a shortcut here: choose another one, or edit that reply."
     ),
     # customers (CRM)
     "amount_invalid": lazy_gettext("Enter an amount like 199 or 199.50."),

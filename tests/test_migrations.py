@@ -158,3 +158,60 @@ def test_upgrading_settles_the_duplicates_the_old_chat_code_could_store():
         engine.dispose()
     finally:
         drop_database(database)
+
+
+def test_upgrading_renames_the_quick_reply_shortcuts_an_owner_stored_twice():
+    """Before 0012 an owner could store one shortcut twice. The upgrade keeps the first under
+    it and the later ones under a shortcut of their own (deleting none); the database then
+    refuses a second one, per agent and per shop for shared replies."""
+    database = create_database("shortcuts")
+    try:
+        migrations.downgrade(database.owner_url, "0008")
+        engine = create_engine(database_url(database.owner_url))
+        table = Base.metadata.tables
+        replies = table["chat_quick_replies"]
+        with engine.begin() as connection:
+
+            def add(table_name: str, /, **values) -> int:
+                statement = (
+                    insert(table[table_name]).values(**values).returning(table[table_name].c.id)
+                )
+                return connection.execute(statement).scalar()
+
+            connection.execute(
+                insert(table["plans"]).values(code="free", name="Free", included_seats=1)
+            )
+            shop, other = (add("tenants", name=n, slug=n) for n in ("a", "b"))
+            user = add("users", email="agent@example.com", password_hash="x")
+            agent = add("memberships", tenant_id=shop, user_id=user, role="agent")
+
+            def reply(tenant: int, owner: int | None, shortcut: str = "hi") -> int:
+                return add(
+                    "chat_quick_replies",
+                    tenant_id=tenant,
+                    owner_id=owner,
+                    shortcut=shortcut,
+                    text="t",
+                )
+
+            shared, shared_again = reply(shop, None), reply(shop, None)
+            own, own_again = reply(shop, agent), reply(shop, agent)
+            elsewhere = reply(other, None)
+        migrations.upgrade(database.owner_url)
+        with engine.connect() as connection:
+            rows = dict(connection.execute(select(replies.c.id, replies.c.shortcut)).all())
+        assert rows == {
+            shared: "hi",
+            shared_again: f"hi-{shared_again}",
+            own: "hi",
+            own_again: f"hi-{own_again}",
+            elsewhere: "hi",
+        }
+        for owner in (None, agent):
+            with engine.begin() as connection, pytest.raises(IntegrityError):
+                connection.execute(
+                    insert(replies).values(tenant_id=shop, owner_id=owner, shortcut="hi", text="t")
+                )
+        engine.dispose()
+    finally:
+        drop_database(database)

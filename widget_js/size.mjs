@@ -33,6 +33,7 @@ const sampleBoot = JSON.stringify({
     color: "#1f6feb",
     ink: "#fff",
     lang: "zh-CN",
+    style: "--hk:#1f6feb;--hkt:#fff;--hkr:20px;--hkb:20px",
   },
 });
 const served = gzipSync(

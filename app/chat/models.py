@@ -35,6 +35,11 @@ class ChatSettings(TenantScoped, Base):
     # {"mon": [["09:00", "18:00"]], ...}; empty = always open
     schedule: Mapped[dict] = mapped_column(default=dict)
     max_chats_per_agent: Mapped[int] = mapped_column(default=4)
+    # Where the chat button sits, in px from the bottom and from its side: clear of a shop's
+    # own sticky bars (app/chat/widget.py loader_config hands it to the loader).
+    launcher_side: Mapped[str] = mapped_column(String(5), default="right")  # or "left"
+    launcher_bottom: Mapped[int] = mapped_column(default=20)
+    launcher_offset: Mapped[int] = mapped_column(default=20)
 
 
 class Group(TenantScoped, Base):
@@ -212,15 +217,32 @@ class Message(TenantScoped, Base):
     attachment: Mapped[Attachment | None] = relationship(lazy="joined")
 
 
+SHARED = text("owner_id IS NULL")
+
+
 class QuickReply(TenantScoped, Base):
+    """A shortcut is unique per owner: the shop for shared replies, the agent for their own
+    (an agent's own may have a shared one's shortcut)."""
+
     __tablename__ = "chat_quick_replies"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "shortcut", name="uq_quick_reply_owner_shortcut"),
+        Index(
+            "uq_quick_reply_shared_shortcut",
+            "tenant_id",
+            "shortcut",
+            unique=True,
+            postgresql_where=SHARED,
+            sqlite_where=SHARED,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(  # None: shared by the whole shop
         ForeignKey("memberships.id", ondelete="CASCADE")
     )
     shortcut: Mapped[str] = mapped_column(String(30))
-    text: Mapped[str] = mapped_column(String(2000))
+    text: Mapped[str] = mapped_column(String(5000))  # as long as a chat message may be
 
 
 class InvitationRule(TenantScoped, Base):

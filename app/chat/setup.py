@@ -4,6 +4,9 @@ invitation rules. Each change is validated here; a bad value changes nothing."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from contextlib import suppress
+from types import SimpleNamespace
 
 from sqlalchemy import delete, or_, select
 
@@ -28,28 +31,88 @@ def _text(value: str | None, field: str, max_len: int, required: bool = False) -
     return value
 
 
-def update_widget(
-    color: str, greeting: str, offline_text: str, domains: str, max_chats: str
-) -> ChatSettings:
-    if not COLOR.match(color or ""):
-        raise ServiceError("color_invalid", field="color")
-    names = [d.strip().lower() for d in re.split(r"[\s,]+", domains or "") if d.strip()]
-    for name in names:
-        if not DOMAIN.match(name):
-            raise ServiceError("domain_invalid", field="domains", domain=name[:60])
+def _number(value: str | None, field: str, low: int, high: int) -> int:
     try:
-        limit = int(max_chats)
-    except (TypeError, ValueError):
-        raise ServiceError("number_invalid", field="max_chats", low=1, high=50) from None
-    if not 1 <= limit <= 50:
-        raise ServiceError("number_invalid", field="max_chats", low=1, high=50)
+        number = int(value or "")
+    except ValueError:
+        raise ServiceError("number_invalid", field=field, low=low, high=high) from None
+    if not low <= number <= high:
+        raise ServiceError("number_invalid", field=field, low=low, high=high)
+    return number
+
+
+def _color(value: str | None) -> str:
+    value = (value or "").strip()
+    if not COLOR.match(value):
+        raise ServiceError("color_invalid", field="color")
+    return value.lower()
+
+
+def _domains(value: str | None) -> list[str]:
+    """Host names, separated by commas or spaces; a pasted address keeps only its host."""
+    names = set()
+    for typed in re.split(r"[\s,，]+", value or ""):
+        name = re.sub(r"^[a-z][a-z0-9+.-]*://", "", typed.lower()).split("/")[0]
+        if typed and not DOMAIN.match(name):
+            raise ServiceError("domain_invalid", field="domains", domain=typed[:60])
+        if name:
+            names.add(name)
+    return sorted(names)
+
+
+LAUNCHER_SIDES = ("right", "left")
+LAUNCHER_MAX_OFFSET = 300  # px: further in, the open chat would have little room left
+
+
+def _side(value: str | None) -> str:
+    if value not in LAUNCHER_SIDES:
+        raise ServiceError("side_invalid", field="launcher_side")
+    return value
+
+
+# The widget form: field name -> (ChatSettings column, check). A new field is one line here
+# and one in templates/chat/settings.html.
+WIDGET_FORM = {
+    "color": ("color", _color),
+    "greeting": ("greeting", lambda v: _text(v, "greeting", 200)),
+    "offline_text": ("offline_text", lambda v: _text(v, "offline_text", 300)),
+    "domains": ("allowed_domains", _domains),
+    "max_chats": ("max_chats_per_agent", lambda v: _number(v, "max_chats", 1, 50)),
+    "launcher_side": ("launcher_side", _side),
+    "launcher_bottom": (
+        "launcher_bottom",
+        lambda v: _number(v, "launcher_bottom", 0, LAUNCHER_MAX_OFFSET),
+    ),
+    "launcher_offset": (
+        "launcher_offset",
+        lambda v: _number(v, "launcher_offset", 0, LAUNCHER_MAX_OFFSET),
+    ),
+}
+
+
+def update_widget(form: Mapping[str, str]) -> ChatSettings:
+    """Every field checked before any is stored: the first bad one refuses the lot."""
+    values = {column: check(form.get(name)) for name, (column, check) in WIDGET_FORM.items()}
     chat = settings()
-    chat.color = color.lower()
-    chat.greeting = _text(greeting, "greeting", 200)
-    chat.offline_text = _text(offline_text, "offline_text", 300)
-    chat.allowed_domains = sorted(set(names))
-    chat.max_chats_per_agent = limit
+    for column, value in values.items():
+        setattr(chat, column, value)
     return chat
+
+
+def widget_draft(form: Mapping[str, str]) -> SimpleNamespace:
+    """The saved settings with the form's valid values over them, stored nowhere: what the
+    settings page's preview shows while the admin types (a value not valid yet keeps the
+    saved one)."""
+    chat = settings()
+    draft = SimpleNamespace(
+        schedule=chat.schedule,
+        **{column: getattr(chat, column) for column, _ in WIDGET_FORM.values()},
+    )
+    for name, (column, check) in WIDGET_FORM.items():
+        if name in form:
+            with suppress(ServiceError):
+                setattr(draft, column, check(form[name]))
+    return draft
 
 
 def update_schedule(form: dict[str, str]) -> ChatSettings:
@@ -124,28 +187,56 @@ def quick_replies(member: Membership) -> list[QuickReply]:
     )
 
 
-def add_quick_reply(member: Membership, shortcut: str, text: str, shared: bool) -> QuickReply:
+QUICK_REPLY_MAX = 5000  # a reply is sent as a chat message: as long as one may be
+
+
+def _quick_reply_fields(reply: QuickReply, shortcut: str, text: str) -> QuickReply:
+    """Set the shortcut and text; a shortcut its owner (the shop for shared replies, the agent
+    for their own) already uses is refused (the database refuses it too)."""
     shortcut = (shortcut or "").strip().lstrip("/")
     if not SHORTCUT.match(shortcut):
         raise ServiceError("shortcut_invalid", field="shortcut")
+    text = _text(text, "text", QUICK_REPLY_MAX, required=True)
+    same_owner = (
+        QuickReply.owner_id.is_(None)
+        if reply.owner_id is None
+        else QuickReply.owner_id == reply.owner_id
+    )
+    taken = db.scalar(
+        select(QuickReply.id).where(
+            same_owner, QuickReply.shortcut == shortcut, QuickReply.id != reply.id
+        )
+    )
+    if taken is not None:
+        raise ServiceError("shortcut_taken", field="shortcut", shortcut=shortcut)
+    reply.shortcut, reply.text = shortcut, text
+    return reply
+
+
+def add_quick_reply(member: Membership, shortcut: str, text: str, shared: bool) -> QuickReply:
     if shared and not member.is_admin:
         raise ServiceError("forbidden")
-    reply = QuickReply(
-        owner_id=None if shared else member.id,
-        shortcut=shortcut,
-        text=_text(text, "text", 2000, required=True),
-    )
+    reply = _quick_reply_fields(QuickReply(owner_id=None if shared else member.id), shortcut, text)
     db.add(reply)
     return reply
 
 
-def delete_quick_reply(member: Membership, reply_id: int) -> None:
+def _own_quick_reply(member: Membership, reply_id: int) -> QuickReply:
+    """One this member may change: their own, or a shared one if they are an admin."""
     reply = scoped_get(QuickReply, reply_id)
     if reply is None or (reply.owner_id is not None and reply.owner_id != member.id):
         raise ServiceError("not_found")
     if reply.owner_id is None and not member.is_admin:
         raise ServiceError("forbidden")
-    db.delete(reply)
+    return reply
+
+
+def edit_quick_reply(member: Membership, reply_id: int, shortcut: str, text: str) -> QuickReply:
+    return _quick_reply_fields(_own_quick_reply(member, reply_id), shortcut, text)
+
+
+def delete_quick_reply(member: Membership, reply_id: int) -> None:
+    db.delete(_own_quick_reply(member, reply_id))
 
 
 def invitation_rules() -> list[InvitationRule]:

@@ -21,6 +21,7 @@ from app.chat import refusals, service, setup
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
 from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, too_big
+from app.chat.widget import default_texts, loader_config, loader_script, panel_config
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get, utcnow
@@ -192,25 +193,60 @@ def transcript(conversation_id: int):
 # --- quick replies -------------------------------------------------------------------------
 
 
+def _quick_replies_page(error: ServiceError | None = None, editing: int | None = None):
+    """The list, and on a refusal the form that was sent again with what was typed and why
+    (``editing``: the reply whose edit form it was; None: the add form)."""
+    return render_template(
+        "chat/quick_replies.html",
+        replies=setup.quick_replies(current_user.membership),
+        error=message_for(error) if error else None,
+        values=request.form if error else {},
+        editing=editing,
+        max_text=setup.QUICK_REPLY_MAX,
+    ), 400 if error else 200
+
+
 @bp.get("/quick-replies")
 def quick_replies():
-    return render_template(
-        "chat/quick_replies.html", replies=setup.quick_replies(current_user.membership)
-    )
+    return _quick_replies_page(editing=request.args.get("edit", type=int))
+
+
+def _save_quick_reply(change, success: str, editing: int | None = None):
+    try:
+        with db.begin_nested():
+            change()
+    except ServiceError as error:
+        if error.code == "not_found" and error.field is None:
+            abort(404)  # like any foreign id (app.forms.act)
+        return _quick_replies_page(error, editing)
+    flash(success, "success")
+    return redirect(url_for("chat.quick_replies"))
 
 
 @bp.post("/quick-replies")
 def add_quick_reply():
-    act(
+    form = request.form
+    return _save_quick_reply(
         lambda: setup.add_quick_reply(
             current_user.membership,
-            request.form.get("shortcut", ""),
-            request.form.get("text", ""),
-            request.form.get("shared") == "on",
+            form.get("shortcut", ""),
+            form.get("text", ""),
+            form.get("shared") == "on",
         ),
         _("Quick reply saved."),
     )
-    return redirect(url_for("chat.quick_replies"))
+
+
+@bp.post("/quick-replies/<int:quick_reply_id>")
+def edit_quick_reply(quick_reply_id: int):
+    form = request.form
+    return _save_quick_reply(
+        lambda: setup.edit_quick_reply(
+            current_user.membership, quick_reply_id, form.get("shortcut", ""), form.get("text", "")
+        ),
+        _("Quick reply saved."),
+        editing=quick_reply_id,
+    )
 
 
 @bp.post("/quick-replies/<int:quick_reply_id>/delete")
@@ -225,36 +261,63 @@ def delete_quick_reply(quick_reply_id: int):
 # --- the shop's chat settings (admins) -----------------------------------------------------
 
 
-@bp.get("/settings/chat")
-@admin_required
-def chat_settings():
+def _settings_page(error: ServiceError | None = None):
+    """On a refusal: the page again with everything as typed, and why (status 400)."""
+    tenant = current_user.tenant
     return render_template(
         "chat/settings.html",
         chat=service.settings(),
+        values=request.form if error else {},
+        error=error and {"field": error.field, "text": message_for(error)},
+        # what the widget says when these are left empty, in the shop's language
+        defaults=default_texts(tenant.locale),
+        shop_lang="zh-CN" if tenant.locale.startswith("zh") else "en",
+        sides=setup.LAUNCHER_SIDES,
+        max_offset=setup.LAUNCHER_MAX_OFFSET,
         weekdays=service.WEEKDAYS,
         groups=setup.groups(),
         group_members=setup.group_members(),
         people=[m for m in members() if m.status == "active"],
         rules=setup.invitation_rules(),
         member_name=member_name,
-    )
+    ), 400 if error else 200
+
+
+@bp.get("/settings/chat")
+@admin_required
+def chat_settings():
+    return _settings_page()
 
 
 @bp.post("/settings/chat/widget")
 @admin_required
 def save_widget():
-    form = request.form
-    act(
-        lambda: setup.update_widget(
-            form.get("color", ""),
-            form.get("greeting", ""),
-            form.get("offline_text", ""),
-            form.get("domains", ""),
-            form.get("max_chats", ""),
-        ),
-        _("Settings saved."),
-    )
+    try:
+        with db.begin_nested():
+            setup.update_widget(request.form)
+    except ServiceError as error:
+        return _settings_page(error)
+    flash(_("Settings saved."), "success")
     return redirect(url_for("chat.chat_settings"))
+
+
+@bp.get("/settings/chat/preview")
+@admin_required
+def widget_preview():
+    """The real widget (the loader as served, then its panel) with the settings page's
+    unsaved values, for the page's preview frame. It talks to no server: see the template."""
+    tenant = current_user.tenant
+    draft = setup.widget_draft(request.args)
+    config = loader_config(tenant, draft) | panel_config(tenant, draft, tenant.locale)
+    # as when an agent is online, or (away=1) as when nobody is: the leave-a-message form
+    config |= {"online": request.args.get("away") != "1", "in_hours": True}
+    boot = {"base": request.host_url.rstrip("/"), "siteKey": tenant.site_key, "config": config}
+    return render_template(
+        "chat/preview.html",
+        loader=loader_script(boot),
+        lang=config["lang"],
+        closed=request.args.get("closed") == "1",
+    )
 
 
 @bp.post("/settings/chat/hours")

@@ -165,7 +165,19 @@ def loader_config(tenant, chat) -> dict:
         "color": chat.color,
         "ink": text_on(chat.color),
         "lang": "zh-CN" if tenant.locale.startswith("zh") else "en",
+        "style": button_style(chat),
     }
+
+
+def button_style(chat) -> str:
+    """The button's colours and place as CSS custom properties the loader puts on its host
+    element, read by loader.css and panel.css (the other side stays auto): worked out here so
+    the loader carries no code for them."""
+    side = "--hkl" if chat.launcher_side == "left" else "--hkr"
+    return (
+        f"--hk:{chat.color};--hkt:{text_on(chat.color)};"
+        f"{side}:{chat.launcher_offset}px;--hkb:{chat.launcher_bottom}px"
+    )
 
 
 def text_on(color: str) -> str:
@@ -180,20 +192,25 @@ def text_on(color: str) -> str:
     return "#1f2329" if red * 299 + green * 587 + blue * 114 > 160000 else "#fff"
 
 
+def default_texts(lang: str) -> dict[str, str]:
+    """What the widget says when the shop wrote no greeting or away text, in ``lang``."""
+    with force_locale(lang):
+        return {
+            "greeting": _("Hello! How can we help you today?"),
+            "offline_text": _("We are away right now. Leave a message and we reply soon."),
+        }
+
+
 def panel_config(tenant, chat, lang: str) -> dict:
     """Sent with the first page view's answer: what the panel and the invitation rules need.
     The shop's own texts as written; the defaults in the visitor's language."""
-    with force_locale(lang):
-        greeting = chat.greeting or _("Hello! How can we help you today?")
-        offline = chat.offline_text or _(
-            "We are away right now. Leave a message and we reply soon."
-        )
+    defaults = default_texts(lang)
     groups = db.scalars(select(service.Group).order_by(service.Group.position, service.Group.id))
     rules = db.scalars(select(InvitationRule).where(InvitationRule.enabled.is_(True)))
     return {
         "in_hours": service.in_hours(chat, tenant.timezone),
-        "greeting": greeting,
-        "offline_text": offline,
+        "greeting": chat.greeting or defaults["greeting"],
+        "offline_text": chat.offline_text or defaults["offline_text"],
         "groups": [{"id": grp.id, "name": grp.name} for grp in groups],
         "rules": [{"pattern": r.url_pattern, "seconds": r.seconds, "text": r.text} for r in rules],
         "max_upload": UPLOAD_MAX_BYTES,
@@ -214,11 +231,14 @@ def loader(site_key: str):
         abort(503, description="The widget is not built: run `make widget`.")
     bind_tenant(tenant.id)
     boot = {"siteKey": tenant.site_key, "config": loader_config(tenant, service.settings())}
-    code = script.read_text(encoding="utf-8")
-    body = code.replace(
-        '"__HUIKE_BOOT__"', json.dumps(boot, ensure_ascii=False).replace("</", "<\\/"), 1
-    )
-    return Response(body, 200, headers, mimetype="text/javascript")
+    return Response(loader_script(boot), 200, headers, mimetype="text/javascript")
+
+
+def loader_script(boot: dict) -> str:
+    """The built loader with ``boot`` inlined; no "<" in it, so safe in an HTML <script> too."""
+    code = (STATIC / "loader.js").read_text(encoding="utf-8")
+    inlined = json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")
+    return code.replace('"__HUIKE_BOOT__"', inlined, 1)
 
 
 # --- page views, pings, left messages ----------------------------------------------------

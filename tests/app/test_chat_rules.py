@@ -105,7 +105,7 @@ def test_bad_settings_are_refused_and_change_nothing(client, two_tenants):
         ({"color": "#112233", "max_chats": "0"}, "from 1 to 50"),
         (
             {"color": "#112233", "max_chats": "4", "domains": "shop.com, bad_host!"},
-            "bad_host! is not a domain name",
+            "“bad_host!” is not a website address like myshop.com",
         ),
         ({"color": "#112233", "max_chats": "4", "greeting": "x" * 201}, "200"),
     ):

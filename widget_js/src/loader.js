@@ -25,7 +25,6 @@ function start() {
   const lang = pickLang(doc.documentElement.lang, config.lang, navigator.language);
   const L = LOADER[lang];
   const listeners = {};
-  const color = config.color || "#1f6feb";
   let token = store.get() || undefined;
   let identity, identified, panel, script, readyData, lastUrl, lastInvite, navTimer, resolveReady;
   let last = {}; // the latest hello / ping answer
@@ -40,7 +39,8 @@ function start() {
 
   // --- the button, in a Shadow DOM host isolated from the page's CSS ---
   const host = doc.createElement("huike-widget");
-  host.setAttribute("style", "all:initial!important");
+  // config.style: the shop's colours and button position as CSS custom properties (loader_config)
+  host.setAttribute("style", "all:initial!important;" + config.style);
   const root = host.attachShadow({ mode: "open" });
   root.innerHTML =
     '<style></style><div class="w"><button class="b" type="button" aria-expanded="false">' +
@@ -50,8 +50,6 @@ function start() {
   const wrap = root.lastChild;
   const btn = wrap.firstChild;
   const badgeEl = btn.lastChild;
-  wrap.style.setProperty("--hk", color);
-  wrap.style.setProperty("--hkt", config.ink || "#fff");
   const isOpen = () => wrap.classList.contains("open");
 
   // (while open, the panel labels the button "close")
