@@ -110,7 +110,7 @@ def test_the_preview_is_the_real_loader_with_the_unsaved_values(client, two_tena
     html = page.get_data(True)
     assert page.status_code == 200
     assert f'"siteKey": "{a.tenant.site_key}"' in html
-    assert '"color": "#ff0000"' in html and '"style": "--hk:#ff0000;--hkt:#fff;--hkl:20px;--hkb:20px"' in html
+    assert '"style": "--hk:#ff0000;--hkt:#fff;--hkl:20px;--hkb:20px"' in html
     assert '"greeting": "Hi \\u003c/script>\\u003cb>"' in html  # never closes the script
     assert "window.fetch = () => new Promise(() => {})" in html  # no visitor, no chat
     assert '"online": true' in html
