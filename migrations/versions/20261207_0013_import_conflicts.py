@@ -2,7 +2,7 @@
 phone or e-mail matches (a conflict), and what was done with them
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-07 06:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
