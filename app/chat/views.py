@@ -316,6 +316,7 @@ def widget_preview():
         "chat/preview.html",
         loader=loader_script(boot),
         lang=config["lang"],
+        hello={"online": config["online"], "unread": 0},
         closed=request.args.get("closed") == "1",
     )
 

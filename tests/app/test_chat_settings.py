@@ -112,7 +112,8 @@ def test_the_preview_is_the_real_loader_with_the_unsaved_values(client, two_tena
     assert f'"siteKey": "{a.tenant.site_key}"' in html
     assert '"style": "--hk:#ff0000;--hkt:#fff;--hkl:20px;--hkb:20px"' in html
     assert '"greeting": "Hi \\u003c/script>\\u003cb>"' in html  # never closes the script
-    assert "window.fetch = () => new Promise(() => {})" in html  # no visitor, no chat
+    assert "new Promise(() => {})" in html  # the widget's calls never answer: no visitor, no chat
+    assert 'const hello = {"online": true, "unread": 0};' in html  # but its button is drawn
     assert '"online": true' in html
     away = client.get("/console/settings/chat/preview", query_string={"away": "1"})
     assert '"online": false' in away.get_data(True)  # the leave-a-message form, as typed

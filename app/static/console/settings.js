@@ -20,7 +20,9 @@ function previewClosed() {
   return panel ? panel.hidden : /[?&]closed=1/.test(frame.contentWindow.location.search);
 }
 
+let timer;
 function refresh() {
+  clearTimeout(timer); // one reload for what is typed and checked together
   const params = new URLSearchParams(new FormData(form));
   params.delete("csrf_token");
   if (previewClosed()) params.set("closed", "1");
@@ -29,7 +31,6 @@ function refresh() {
   frame.contentWindow.location.replace(frame.dataset.src + "?" + params);
 }
 
-let timer;
 form.addEventListener("input", () => {
   clearTimeout(timer);
   timer = setTimeout(refresh, 250);
