@@ -39,6 +39,7 @@ MESSAGES = {
     "not_yourself": lazy_gettext("You cannot change your own role or disable yourself."),
     "passwords_differ": lazy_gettext("The two passwords differ."),
     "language_invalid": lazy_gettext("Choose a language from the list."),
+    "current_password_wrong": lazy_gettext("Your current password is not right."),
     # chat
     "rate_limited": lazy_gettext("You are going too fast. Wait a moment and try again."),
     "unauthorized": lazy_gettext("Your session has ended. Reload the page, please."),

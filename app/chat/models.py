@@ -34,6 +34,8 @@ class ChatSettings(TenantScoped, Base):
     # {"mon": [["09:00", "18:00"]], ...}; empty = always open
     schedule: Mapped[dict] = mapped_column(default=dict)
     max_chats_per_agent: Mapped[int] = mapped_column(default=4)
+    # a chat closes itself this long after the visitor left and nobody wrote (0: never)
+    auto_close_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
 
 
 class Group(TenantScoped, Base):
@@ -156,6 +158,8 @@ class Conversation(TenantScoped, Base):
     first_response_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # when the shop's agents were mailed that nobody answered it (app/chat/notices.py)
+    missed_notice_at: Mapped[datetime | None]
 
     visitor: Mapped[Visitor] = relationship(lazy="joined")
 
