@@ -72,7 +72,9 @@ def mail_missed_chats(now: datetime | None = None) -> None:
         link = external_url("chat.conversations") + f"#c{conversation.id}"
         for member, shop in recipients:
             with force_locale(_locale(member)):
-                visitor = _("Visitor %(label)s", label=visitor_label(conversation.visitor))
+                visitor = conversation.visitor.name or _(
+                    "Visitor %(label)s", label=visitor_label(conversation.visitor)
+                )
                 send_mail(
                     member.user.email,
                     _("Nobody answered %(name)s", name=visitor),

@@ -254,7 +254,10 @@ def save_widget():
 @bp.post("/settings/chat/auto-close")
 @admin_required
 def save_auto_close():
-    act(lambda: setup.update_auto_close(request.form.get("auto_close_minutes", "")), _("Settings saved."))
+    act(
+        lambda: setup.update_auto_close(request.form.get("auto_close_minutes", "")),
+        _("Settings saved."),
+    )
     return redirect(url_for("chat.chat_settings") + "#auto-close")
 
 
