@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.messages import message_for
@@ -61,7 +62,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Your name"))
     locale = SelectField(
         _l("Your language"),
-        choices=[("zh_CN", "简体中文"), ("en", "English")],
+        choices=[SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")],
         validate_choice=False,
     )
     notify_left_messages = BooleanField(_l("E-mail me each new left message"))
