@@ -215,8 +215,10 @@ def set_language():
 
 def _profile_page(profile: ProfileForm | None = None, password: PasswordForm | None = None):
     member = current_user.membership
+    # formdata=None: the other form's POST must not blank this one
     profile = profile or ProfileForm(
         prefix="profile",
+        formdata=None,
         data={
             "name": member.user.name,
             "locale": member.user.locale or current_language(),
