@@ -55,4 +55,3 @@ def _remind_owners(tenant_id: int) -> None:
                 ),
                 key=f"trial-ending:{tenant_id}:{ends:%Y%m%d%H%M%S}:{owner.user_id}",
             )
-
