@@ -64,7 +64,9 @@ def find_missed_chats() -> None:
 def mail_missed_chats(now: datetime | None = None) -> None:
     """Mail the bound shop's agents each chat missed and not mailed yet, once."""
     now = now or utcnow()
-    missed = db.scalars(_missed(now).order_by(Conversation.id).with_for_update()).all()
+    missed = db.scalars(
+        _missed(now).order_by(Conversation.id).with_for_update(of=Conversation)
+    ).all()
     recipients = _recipients(Membership.notify_missed_chats) if missed else []
     minutes = int(MISSED_AFTER.total_seconds() // 60)
     for conversation in missed:
