@@ -16,10 +16,8 @@ from tenants.db import current_tenant_id, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
-PRESENCE_TTL = timedelta(seconds=90)
-LIVE_WINDOW = timedelta(
-    minutes=10
-)  # a chat with a message this recent is live  # workers refresh their agents' seen_at every 30 s
+PRESENCE_TTL = timedelta(seconds=90)  # workers refresh their agents' seen_at every 30 s
+LIVE_WINDOW = timedelta(minutes=10)  # a chat with a message this recent is live
 STATUSES = ("online", "away", "offline")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -153,7 +151,7 @@ def agent_names() -> dict[int, str]:
 
 def display_name(member: Membership) -> str:
     """What visitors and colleagues see of a member: their name, else the shop's stand-in
-    ("客服 3": the third member of the shop), never a part of their private e-mail."""
+    ("客服3": the third member of the shop), never a part of their private e-mail."""
     return member.user.name or stand_in_name(member)
 
 
