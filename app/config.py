@@ -116,6 +116,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,  # tests: a local server
         "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
+        # How often the clock looks for idle chats to close and unanswered ones to mail about.
+        "CHAT_IDLE_CHECK_SECONDS": float(env.get("CHAT_IDLE_CHECK_SECONDS", 60)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
     }

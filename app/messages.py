@@ -48,6 +48,7 @@ MESSAGES = {
     "passwords_differ": lazy_gettext("The two passwords differ."),
     "language_invalid": lazy_gettext("Choose a language from the list."),
     "timezone_invalid": lazy_gettext("Choose a time zone from the list, like Asia/Shanghai."),
+    "current_password_wrong": lazy_gettext("Your current password is not right."),
     # chat
     "rate_limited": lazy_gettext("You are going too fast. Wait a moment and try again."),
     "unauthorized": lazy_gettext("Your session has ended. Reload the page, please."),

@@ -4,7 +4,6 @@ ends, once per trial (a trial that staff extend gets its own reminder)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from tenants.clock import periodic
 from tenants.db import bind_tenant, cross_tenant, db, utcnow
-from tenants.mail import send_mail
+from tenants.mail import external_url, send_mail
 from tenants.models import Membership, Tenant
 from tenants.timezones import local
 
@@ -41,7 +40,7 @@ def _remind_owners(tenant_id: int) -> None:
     tenant = db.scalar(select(Tenant))
     ends: datetime = tenant.trial_ends_at
     date = local(ends, tenant.timezone).strftime("%Y-%m-%d")
-    link = _external_url("billing.page")
+    link = external_url("billing.page")
     owners = db.scalars(
         select(Membership).where(Membership.role == "owner", Membership.status == "active")
     )
@@ -56,14 +55,3 @@ def _remind_owners(tenant_id: int) -> None:
                 ),
                 key=f"trial-ending:{tenant_id}:{ends:%Y%m%d%H%M%S}:{owner.user_id}",
             )
-
-
-def _external_url(endpoint: str) -> str:
-    """A link for a mail written outside any request: on ``BASE_URL`` (docs/deploy.md)."""
-    config = current_app.config
-    fallback = f"http://{config['SERVER_NAME'] or 'localhost:5000'}"
-    base = urlsplit(config["BASE_URL"] or fallback)
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
-    )
-    return adapter.build(endpoint, force_external=True)

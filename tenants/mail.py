@@ -15,7 +15,7 @@ import logging
 import smtplib
 import uuid
 from email.message import EmailMessage
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime, formataddr, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,25 +33,52 @@ class InsecureServer(Exception):
     mail waits for a retry (a server with TLS, or smtps://)."""
 
 
-def send_mail(to: str, subject: str, body: str, key: str | None = None) -> None:
-    """Queue one mail in the current unit (``key``: at most one mail per key, ever)."""
-    outbox.write(
-        KIND,
-        {
-            "to": to,
-            "subject": str(subject),
-            "body": body,
-            "message_id": f"<{uuid.uuid4().hex}@huike>",
-            "date": format_datetime(utcnow()),
-        },
-        key=key,
+def send_mail(
+    to: str,
+    subject: str,
+    body: str,
+    key: str | None = None,
+    *,
+    from_name: str | None = None,
+    reply_to: str | None = None,
+) -> None:
+    """Queue one mail in the current unit (``key``: at most one mail per key, ever).
+    ``from_name``: the sender's display name on our own address (MAIL_FROM's), e.g. a shop's
+    name; ``reply_to``: where the recipient's answer goes."""
+    mail = {
+        "to": to,
+        "subject": str(subject),
+        "body": body,
+        "message_id": f"<{uuid.uuid4().hex}@huike>",
+        "date": format_datetime(utcnow()),
+    }
+    if from_name:
+        mail["from_name"] = from_name
+    if reply_to:
+        mail["reply_to"] = reply_to
+    outbox.write(KIND, mail, key=key)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """A link for a mail written outside any request: on ``BASE_URL`` (docs/deploy.md)."""
+    config = current_app.config
+    fallback = f"http://{config['SERVER_NAME'] or 'localhost:5000'}"
+    base = urlsplit(config["BASE_URL"] or fallback)
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 @outbox.handler(KIND)
 def deliver(mail: dict) -> None:
     message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
+    sender = current_app.config["MAIL_FROM"]
+    if mail.get("from_name"):
+        sender = formataddr((mail["from_name"], parseaddr(sender)[1]))
+    message["From"] = sender
+    if mail.get("reply_to"):
+        message["Reply-To"] = mail["reply_to"]
     message["To"] = mail["to"]
     message["Subject"] = mail["subject"]
     message["Date"] = mail["date"]

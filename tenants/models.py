@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.db import Base, TenantRoot, TenantScoped, utcnow
@@ -88,6 +88,9 @@ class Membership(TenantScoped, Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")
     status: Mapped[str] = mapped_column(String(16), default="invited")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the e-mails this person gets from this shop (their profile page turns each off)
+    notify_left_messages: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_missed_chats: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     user: Mapped[User] = relationship(lazy="joined")
     tenant: Mapped[Tenant] = relationship(lazy="joined")

@@ -207,6 +207,37 @@ def reset_password(token: str, password: str, secret_key: str, max_age: int) -> 
     return user
 
 
+# --- a person's own profile -------------------------------------------------------------
+
+
+def update_profile(
+    member: Membership,
+    name: str,
+    locale: str,
+    languages: tuple[str, ...],
+    notify_left_messages: bool,
+    notify_missed_chats: bool,
+) -> Membership:
+    """Their name and language (for every shop of theirs), and this shop's e-mails to them."""
+    name = _clean_name(name, "name", required=False)
+    if locale not in languages:
+        raise ServiceError("language_invalid", field="locale")
+    member.user.name, member.user.locale = name, locale
+    member.notify_left_messages = notify_left_messages
+    member.notify_missed_chats = notify_missed_chats
+    return member
+
+
+def change_password(user: User, current: str, new: str) -> User:
+    """The current password proves it is them; every other session of theirs ends."""
+    if not password_matches(user, current):
+        raise ServiceError("current_password_wrong", field="current")
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    return user
+
+
 def end_sessions(user: User) -> None:
     """Every session of this person ends, copies of its cookie and open sockets included."""
     user.session_version += 1

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.messages import message_for
@@ -54,3 +55,26 @@ class ResetForm(FlaskForm):
 class AcceptInvitationForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[Length(max=120)])
     password = PasswordField(_l("Password"), validators=[_required])
+
+
+class ProfileForm(FlaskForm):
+    # checked by the service (tenants.service.update_profile), in its words
+    name = StringField(_l("Your name"))
+    locale = SelectField(
+        _l("Your language"),
+        choices=[SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")],
+        validate_choice=False,
+    )
+    notify_left_messages = BooleanField(_l("E-mail me each new left message"))
+    notify_missed_chats = BooleanField(_l("E-mail me each chat nobody answered"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[_required])
+    password = PasswordField(
+        _l("New password"), validators=[_required, checked_by(check_password_rules)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[_required, EqualTo("password", message=_l("The two passwords differ."))],
+    )

@@ -13,6 +13,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -22,10 +23,13 @@ from app.accounts.forms import (
     AcceptInvitationForm,
     ForgotForm,
     LoginForm,
+    PasswordForm,
+    ProfileForm,
     ResetForm,
     SignupForm,
 )
 from app.accounts.identity import Principal
+from app.chat.presence import stand_in_name
 from app.config import LANGUAGES
 from app.extensions import limiter
 from app.messages import message_for
@@ -204,3 +208,74 @@ def set_language():
     if current_user.is_authenticated:
         current_user.user.locale = lang
     return redirect(_safe_next(url_for("accounts.home")))
+
+
+# --- the signed-in person's own profile ----------------------------------------------------
+
+
+def _profile_page(profile: ProfileForm | None = None, password: PasswordForm | None = None):
+    member = current_user.membership
+    # formdata=None: the other form's POST must not blank this one
+    profile = profile or ProfileForm(
+        prefix="profile",
+        formdata=None,
+        data={
+            "name": member.user.name,
+            "locale": member.user.locale or current_language(),
+            "notify_left_messages": member.notify_left_messages,
+            "notify_missed_chats": member.notify_missed_chats,
+        },
+    )
+    password = password or PasswordForm(prefix="password", formdata=None)
+    status = 400 if request.method == "POST" else 200
+    stand_in = stand_in_name(member)
+    return render_template(
+        "accounts/profile.html", profile=profile, password=password, stand_in=stand_in
+    ), status
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _profile_page()
+
+
+@bp.post("/profile")
+@login_required
+def save_profile():
+    form = ProfileForm(prefix="profile")
+    if form.validate_on_submit():
+        try:
+            service.update_profile(
+                current_user.membership,
+                form.name.data or "",
+                form.locale.data,
+                LANGUAGES,
+                form.notify_left_messages.data,
+                form.notify_missed_chats.data,
+            )
+        except ServiceError as error:
+            _show_error(form, error)
+        else:
+            session["lang"] = form.locale.data
+            with force_locale(form.locale.data):  # said in the language just chosen
+                flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return _profile_page(profile=form)
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password():
+    form = PasswordForm(prefix="password")
+    if form.validate_on_submit():
+        member = current_user.membership
+        try:
+            service.change_password(member.user, form.current.data, form.password.data)
+        except ServiceError as error:
+            _show_error(form, error)
+        else:
+            login_user(Principal(member))  # this session goes on; the others have ended
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
+            return redirect(url_for("accounts.profile"))
+    return _profile_page(password=form)

@@ -10,17 +10,18 @@ from sqlalchemy import select
 from app.chat import signals
 from app.chat.conversations import conversation_or_404
 from app.chat.models import Conversation, Group
-from app.chat.presence import agent_state, online_agents, open_load, settings
+from app.chat.presence import agent_state, live_load, online_agents, settings
 from tenants.db import db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
 
 def assign(conversation: Conversation, now: datetime | None = None) -> int | None:
-    """Round-robin among the group's online agents under their chat limit; else queue."""
+    """Round-robin among the group's online agents under their limit of live chats (a chat
+    whose visitor left a while ago does not count); else queue."""
     limit = settings().max_chats_per_agent
     candidates = [
-        s for s in online_agents(conversation.group_id) if open_load(s.membership_id) < limit
+        s for s in online_agents(conversation.group_id) if live_load(s.membership_id, now) < limit
     ]
     if not candidates:
         conversation.status = "queued"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from app.chat.messages import MAX_TEXT
 from app.chat.models import LeftMessage, Visitor
 from app.chat.visitors import clip
-from tenants.db import db
+from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 from tenants.service import normalize_email
 
@@ -29,6 +31,18 @@ def check_left_message(
     if len(text) > MAX_TEXT:
         raise ServiceError("too_long", field="text", max=MAX_TEXT)
     return name, text, phone, email
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def customer_locale(left: LeftMessage) -> str:
+    """The language to answer in: the visitor's browser's, else the message's own (Chinese
+    characters: zh_CN), else English."""
+    visitor = scoped_get(Visitor, left.visitor_id) if left.visitor_id else None
+    if visitor is not None and visitor.lang:
+        return "zh_CN" if visitor.lang.lower().startswith("zh") else "en"
+    return "zh_CN" if CJK.search(left.body + left.name) else "en"
 
 
 def leave_message(

@@ -40,6 +40,8 @@ class ChatSettings(TenantScoped, Base):
     launcher_side: Mapped[str] = mapped_column(String(5), default="right")  # or "left"
     launcher_bottom: Mapped[int] = mapped_column(default=20)
     launcher_offset: Mapped[int] = mapped_column(default=20)
+    # a chat closes itself this long after the visitor left and nobody wrote (0: never)
+    auto_close_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
 
 
 class Group(TenantScoped, Base):
@@ -166,6 +168,8 @@ class Conversation(TenantScoped, Base):
     first_response_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # when the shop's agents were mailed that nobody answered it (app/chat/notices.py)
+    missed_notice_at: Mapped[datetime | None]
 
     visitor: Mapped[Visitor] = relationship(lazy="joined")
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.chat.models import Attachment, Conversation, Message, PageView, Visitor
+from app.chat.presence import display_name
 from tenants.models import Membership
 
 # What else makes a visitor "returning" beyond a second visit, each a check a module adds
@@ -53,7 +54,7 @@ def message_json(message: Message, agent_names: dict[int, str], token: str | Non
 def member_name(member: Membership | None) -> str | None:
     if member is None:
         return None
-    return member.user.name or member.user.email.split("@")[0]
+    return display_name(member)
 
 
 def conversation_json(conversation: Conversation, agent_names: dict[int, str]) -> dict:

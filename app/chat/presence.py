@@ -6,15 +6,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from flask_babel import force_locale, gettext
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.chat.models import NEW_AGENT_STATUS, AgentState, ChatSettings, Conversation, GroupMember
+from app.chat.models import (
+    NEW_AGENT_STATUS,
+    AgentState,
+    ChatSettings,
+    Conversation,
+    GroupMember,
+    Visitor,
+)
+from app.chat.visitors import ON_SITE
 from tenants.db import current_tenant_id, db, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
 PRESENCE_TTL = timedelta(seconds=90)  # workers refresh their agents' seen_at every 30 s
+LIVE_WINDOW = timedelta(minutes=10)  # a chat with a message this recent is live
 STATUSES = ("online", "away", "offline")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -127,9 +137,50 @@ def open_load(membership_id: int) -> int:
     )
 
 
+def live_load(membership_id: int, now: datetime | None = None) -> int:
+    """The agent's live chats, what their chat limit counts: open, and the visitor still
+    there (a ping or a socket within ``ON_SITE``) or someone wrote within ``LIVE_WINDOW``. A
+    visitor who wrote and left ten minutes ago no longer takes the place of a new one."""
+    now = now or utcnow()
+    return db.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .join(Visitor, Conversation.visitor_id == Visitor.id)
+        .where(
+            Conversation.assignee_id == membership_id,
+            Conversation.status == "open",
+            or_(
+                Visitor.last_seen_at >= now - ON_SITE,
+                Conversation.last_message_at >= now - LIVE_WINDOW,
+            ),
+        )
+    )
+
+
 def agent_names() -> dict[int, str]:
-    rows = db.scalars(select(Membership))
-    return {m.id: m.user.name or m.user.email.split("@")[0] for m in rows}
+    members = db.scalars(select(Membership).order_by(Membership.id))
+    return {m.id: m.user.name or _stand_in(m, n) for n, m in enumerate(members, 1)}
+
+
+def display_name(member: Membership) -> str:
+    """What visitors and colleagues see of a member: their name, else the shop's stand-in
+    ("客服3": the third member of the shop), never a part of their private e-mail."""
+    return member.user.name or stand_in_name(member)
+
+
+def stand_in_name(member: Membership) -> str:
+    """The name the shop gives a member who has not set one."""
+    number = db.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.tenant_id == member.tenant_id, Membership.id <= member.id)
+    )
+    return _stand_in(member, number)
+
+
+def _stand_in(member: Membership, number: int) -> str:
+    with force_locale(member.tenant.locale):  # the shop's language: visitors see it
+        return gettext("Agent %(number)d", number=number)
 
 
 def agents_summary() -> list[dict]:
@@ -142,7 +193,7 @@ def agents_summary() -> list[dict]:
         summary.append(
             {
                 "id": member.id,
-                "name": member.user.name or member.user.email.split("@")[0],
+                "name": display_name(member),
                 "role": member.role,
                 "status": state.status if live else "offline",
                 "open_chats": open_load(member.id),

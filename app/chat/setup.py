@@ -115,6 +115,19 @@ def widget_draft(form: Mapping[str, str]) -> SimpleNamespace:
     return draft
 
 
+def update_auto_close(minutes: str) -> ChatSettings:
+    """Minutes after the visitor left without a message before a chat closes (0: never)."""
+    try:
+        value = int(minutes)
+    except (TypeError, ValueError):
+        raise ServiceError("number_invalid", field="auto_close_minutes", low=0, high=1440) from None
+    if not 0 <= value <= 1440:
+        raise ServiceError("number_invalid", field="auto_close_minutes", low=0, high=1440)
+    chat = settings()
+    chat.auto_close_minutes = value
+    return chat
+
+
 def update_schedule(form: dict[str, str]) -> ChatSettings:
     """``{day}_open`` = "on" and ``{day}_start`` / ``{day}_end`` = HH:MM, for each weekday.
     No day open at all means: no schedule (always open)."""

@@ -13,11 +13,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app.chat import refusals, service, setup
+from app.chat.inbox import customer_locale
 from app.chat.models import LeftMessage
 from app.chat.payloads import attachment_json, member_name
 from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, too_big
@@ -148,13 +150,12 @@ def reply_left_message(left_message_id: int):
     elif len(text) > service.MAX_TEXT:
         flash(message_for(ServiceError("too_long", max=service.MAX_TEXT)), "error")
     else:
-        send_mail(
-            left.email,
-            _("Re: your message to %(shop)s", shop=current_user.tenant.name),
-            render_template(
-                "mail/left_message_reply.txt", left=left, text=text, shop=current_user.tenant.name
-            ),
-        )
+        shop = current_user.tenant.name
+        with force_locale(customer_locale(left)):  # the customer's language, not the agent's
+            subject = _("Re: your message to %(shop)s", shop=shop)
+            body = render_template("mail/left_message_reply.txt", left=left, text=text, shop=shop)
+        # from the shop's name; the customer's answer goes to the agent who replied
+        send_mail(left.email, subject, body, from_name=shop, reply_to=current_user.user.email)
         left.reply, left.status = text, "handled"
         left.handled_by_id, left.handled_at = current_user.membership.id, utcnow()
         flash(_("Reply sent to %(email)s.", email=left.email), "success")
@@ -319,6 +320,16 @@ def widget_preview():
         hello={"online": config["online"], "unread": 0},
         closed=request.args.get("closed") == "1",
     )
+
+
+@bp.post("/settings/chat/auto-close")
+@admin_required
+def save_auto_close():
+    act(
+        lambda: setup.update_auto_close(request.form.get("auto_close_minutes", "")),
+        _("Settings saved."),
+    )
+    return redirect(url_for("chat.chat_settings") + "#auto-close")
 
 
 @bp.post("/settings/chat/hours")

@@ -51,6 +51,18 @@ function showCustomer(html) {
   if (current && current.visitor) drawPanel();
 }
 
+/** A chat closed after the panel was drawn (by a colleague, by the clock) stops showing as open. */
+export function showClosed(id) {
+  const link = customerPanel.node.querySelector(`a[data-conversation-id="${Number(id)}"]`);
+  if (!link) return;
+  link.dataset.status = "closed";
+  const tag = link.querySelector(".tag.open");
+  if (!tag) return;
+  const dot = tag.previousSibling;
+  if (dot && dot.nodeType === Node.TEXT_NODE) dot.textContent = dot.textContent.replace(/ · $/, "");
+  tag.remove();
+}
+
 export function listenToCustomerPanel() {
   customerPanel.node.addEventListener("submit", async (e) => {
     const form = e.target.closest("form[data-panel-form]");

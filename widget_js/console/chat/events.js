@@ -3,6 +3,7 @@ import { toast } from "../alerts.js";
 import { t } from "../i18n.js";
 import { deliver } from "./composer.js";
 import { applyConversation, markRead, onMessage, openConversation, resumeCurrent } from "./conversation.js";
+import { showClosed } from "./customer-panel.js";
 import { drawHeader, fillTransfer } from "./header.js";
 import { messageSummary, renderList, showQueueIfNothingMine } from "./list.js";
 import { applyRead, applySnapshot, concernsMe, mergePages, seedPreviews } from "./model.js";
@@ -41,6 +42,7 @@ export function listenToServer() {
     const before = convs.get(c.id);
     const assigneeBefore = before ? before.assignee_id : undefined;
     applyConversation(c);
+    if (c.status === "closed") showClosed(c.id);
     if (!before && c.status !== "closed" && concernsMe(c, me.id)) {
       attention("conversation", t("notif_new", { name: c.visitor_name }), messageSummary(lastMsg.get(c.id)), c.id);
       if (c.assignee_id === me.id && !current) openConversation(c.id);
