@@ -443,6 +443,13 @@ def set_timezone(actor: Membership, zone: str) -> Tenant:
     return actor.tenant
 
 
+def set_reply_email(actor: Membership, email: str) -> Tenant:
+    """The shop's address for customers' answers (empty: each reply names the agent who wrote)."""
+    _require_admin(actor)
+    actor.tenant.reply_email = normalize_email(email) if (email or "").strip() else ""
+    return actor.tenant
+
+
 def change_role(actor: Membership, membership_id: int, role: str) -> Membership:
     member = _target(actor, membership_id)
     if role not in ("admin", "agent"):

@@ -154,8 +154,10 @@ def reply_left_message(left_message_id: int):
         with force_locale(customer_locale(left)):  # the customer's language, not the agent's
             subject = _("Re: your message to %(shop)s", shop=shop)
             body = render_template("mail/left_message_reply.txt", left=left, text=text, shop=shop)
-        # from the shop's name; the customer's answer goes to the agent who replied
-        send_mail(left.email, subject, body, from_name=shop, reply_to=current_user.user.email)
+        # from the shop's name; the customer's answer goes to the shop's reply address, else
+        # to the agent who replied
+        reply_to = current_user.tenant.reply_email or current_user.user.email
+        send_mail(left.email, subject, body, from_name=shop, reply_to=reply_to)
         left.reply, left.status = text, "handled"
         left.handled_by_id, left.handled_at = current_user.membership.id, utcnow()
         flash(_("Reply sent to %(email)s.", email=left.email), "success")

@@ -94,6 +94,16 @@ def save_shop_settings():
     return redirect(url_for("console.shop_settings"))
 
 
+@bp.post("/shop/reply-email")
+@admin_required
+def save_reply_email():
+    act(
+        lambda: service.set_reply_email(current_user.membership, request.form.get("email", "")),
+        _("Reply address saved."),
+    )
+    return redirect(url_for("console.shop_settings") + "#reply-email")
+
+
 # --- members and seats -------------------------------------------------------------------
 
 

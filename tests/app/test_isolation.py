@@ -14,6 +14,7 @@ from app.chat.models import (
     LeftMessage,
     Message,
     QuickReply,
+    WidgetRefusal,
 )
 from app.crm.models import (
     Customer,
@@ -48,6 +49,7 @@ ID_ARGUMENTS = {
     "field_id": lambda shop: shop.custom_field.id,
     "order_id": lambda shop: shop.order.external_id,  # /api/v1: the shop's own order id
     "key_id": lambda shop: shop.api_key.id,
+    "refusal_id": lambda shop: shop.widget_refusal.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -84,6 +86,7 @@ def state_of(shop):
             TimelineEntry,
             SavedFilter,
             ApiKey,
+            WidgetRefusal,
         )
     }
     bind_tenant(None)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.chat import notices
 from app.chat.models import Conversation
-from tenants.db import bind_tenant, db, utcnow
+from tenants.db import bind_tenant, cross_tenant, db, utcnow
 from tenants.jobs import wait_for_jobs
-from tenants.models import Membership
+from tenants.models import Membership, Tenant
 from tenants.work import unit_of_work
 
 from ..conftest import login
@@ -151,6 +151,27 @@ def test_the_reply_goes_in_the_customers_language_from_the_shop_reply_to_the_age
     name, address = parseaddr(str(make_header(decode_header(mail["From"]))))
     assert (name, address) == ("Shop a", "no-reply@huike.local")
     assert mail["Reply-To"] == "agent-a@example.com"
+
+
+def test_the_shops_reply_address_takes_the_customers_answers_once_an_admin_sets_it(
+    client, two_tenants, outbox
+):
+    a, b = two_tenants.a, two_tenants.b
+    login(client, a.agent)  # agents cannot set it
+    assert client.post("/console/shop/reply-email", data={"email": "x@a.com"}).status_code == 403
+    login(client, a.owner)
+    page = client.post(
+        "/console/shop/reply-email", data={"email": "not an address"}, follow_redirects=True
+    )
+    assert "Enter a valid e-mail address." in page.get_data(True)
+    client.post("/console/shop/reply-email", data={"email": " Service@Shop-A.example "})
+    with cross_tenant():
+        assert db.get(Tenant, a.tenant.id).reply_email == "service@shop-a.example"
+        assert db.get(Tenant, b.tenant.id).reply_email == ""  # the other shop's is its own
+    left_id = _leave(client, a, text="Any Longjing left?", lang="en")
+    client.post(f"/console/messages/{left_id}/reply", data={"text": "Yes."})
+    (mail,) = _to(outbox, "li@example.com")
+    assert mail["Reply-To"] == "service@shop-a.example"
 
 
 def test_the_reply_reads_the_language_from_the_text_when_the_browser_said_nothing(
