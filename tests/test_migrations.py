@@ -166,7 +166,7 @@ def test_upgrading_renames_the_quick_reply_shortcuts_an_owner_stored_twice():
     refuses a second one, per agent and per shop for shared replies."""
     database = create_database("shortcuts")
     try:
-        migrations.downgrade(database.owner_url, "0008")
+        migrations.downgrade(database.owner_url, "0011")
         engine = create_engine(database_url(database.owner_url))
         table = Base.metadata.tables
         replies = table["chat_quick_replies"]
