@@ -39,7 +39,6 @@ from app.chat.models import (
     LeftMessage,
     QuickReply,
     Visitor,
-    WidgetRefusal,
 )
 from app.crm import service as crm
 from app.crm.models import (
@@ -59,7 +58,6 @@ from tenants.db import (
     database_url,
     db,
     make_engine,
-    utcnow,
 )
 from tenants.jobs import wait_for_jobs
 from tenants.models import Membership, Tenant
@@ -328,7 +326,6 @@ class Shop:
     api_key: ApiKey
     api_token: str
     crm_import: Import  # uploaded, waiting for its column mapping
-    widget_refusal: WidgetRefusal  # the widget was refused on a website the shop does not allow
 
 
 def make_shop(label: str) -> Shop:
@@ -388,8 +385,6 @@ def make_shop(label: str) -> Shop:
         created_by_id=owner.id,
     )
     db.add(crm_import)
-    refusal = WidgetRefusal(host=f"other-{label}.example", day=utcnow().date(), count=1)
-    db.add(refusal)
     db.commit()
     bind_tenant(None)
     return Shop(
@@ -412,7 +407,6 @@ def make_shop(label: str) -> Shop:
         api_key,
         api_token,
         crm_import,
-        refusal,
     )
 
 

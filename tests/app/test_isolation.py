@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.api.models import ApiKey
@@ -26,7 +27,7 @@ from app.crm.models import (
     SavedFilter,
     TimelineEntry,
 )
-from tenants.db import bind_tenant, db
+from tenants.db import bind_tenant, db, utcnow
 from tenants.models import Invitation, Membership
 
 from ..conftest import login
@@ -49,11 +50,24 @@ ID_ARGUMENTS = {
     "field_id": lambda shop: shop.custom_field.id,
     "order_id": lambda shop: shop.order.external_id,  # /api/v1: the shop's own order id
     "key_id": lambda shop: shop.api_key.id,
-    "refusal_id": lambda shop: shop.widget_refusal.id,
+    "refusal_id": lambda shop: shop.widget_refusal_id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
 SECRET_ARGUMENTS = {"token", "filename", "site_key"}
+
+
+@pytest.fixture(autouse=True)
+def widget_refusals(two_tenants):
+    """A website each shop's widget was refused on, so the walk covers its allow/dismiss."""
+    for shop in (two_tenants.a, two_tenants.b):
+        bind_tenant(shop.tenant.id)
+        refusal = WidgetRefusal(host="elsewhere.example", day=utcnow().date(), count=1)
+        db.add(refusal)
+        db.flush()
+        shop.widget_refusal_id = refusal.id
+        db.commit()
+    bind_tenant(None)
 
 
 def state_of(shop):

@@ -52,8 +52,11 @@ def save_widget_settings(live_server, session, domains: str) -> None:
             "offline_text": "",
             "domains": domains,
             "max_chats": "4",
+            "launcher_side": "right",
+            "launcher_bottom": "20",
+            "launcher_offset": "20",
         },
-    )
+    ).raise_for_status()  # a refused form answers 400
 
 
 def open_page(browser, url, **context):
