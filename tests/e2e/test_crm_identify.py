@@ -61,6 +61,7 @@ def in_shop(site_key: str, query):
     """Read the live server's database as the shop (the test's own connection)."""
     with cross_tenant():
         tenant_id = db.scalar(select(Tenant.id).where(Tenant.site_key == site_key))
+    db.remove()  # on SQLite, the platform's connection lets go of the file before the shop's
     bind_tenant(tenant_id)
     try:
         return query()

@@ -22,13 +22,13 @@ export async function loadCustomer(v) {
     const response = await fetch(DATA.customer_url.replace("/0/", "/" + v.id + "/"), { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (!response.ok) throw new Error(response.status);
     const html = await response.text();
-    if (ticket === customerPanel.ticket) showCustomer(html);
+    if (ticket === customerPanel.ticket) showCustomer(html, true);
   } catch (_e) {
     if (ticket === customerPanel.ticket) customerPanel.node.replaceChildren(el("p", { class: "muted small", text: t("customer_failed") }));
   }
 }
 
-function showCustomer(html) {
+function showCustomer(html, keepTyped = false) {
   const fragment = document.createElement("template");
   fragment.innerHTML = html;
   const root = fragment.content.querySelector("[data-crm]");
@@ -47,6 +47,13 @@ function showCustomer(html) {
     if (here) a.setAttribute("aria-current", "true");
   });
   fragment.content.querySelectorAll("[data-source]").forEach((n) => (n.textContent = sourceName(n.dataset.source)));
+  // what the agent was typing in the panel while it reloaded (a phone to link, a note) stays;
+  // after a form was sent, the server's answer says what its fields hold
+  const typed = keepTyped ? [...customerPanel.node.querySelectorAll("input[name], textarea[name]")].filter((n) => n.type !== "hidden" && n.value) : [];
+  typed.forEach((old) => {
+    const field = fragment.content.querySelector(`${old.tagName}[name="${CSS.escape(old.name)}"]`);
+    if (field && !field.value) field.value = old.value;
+  });
   customerPanel.node.replaceChildren(fragment.content);
   if (current && current.visitor) drawPanel();
 }
