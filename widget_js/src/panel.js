@@ -667,7 +667,8 @@ function create(ctx) {
   ctx.badge(unread);
   header();
   view();
-  ctx.ready.then(connect);
+  // no visitor token, no chat to join (the settings page's preview: its hello gives none)
+  ctx.ready.then(() => ctx.token() && connect());
 
   return {
     open,
