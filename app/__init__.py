@@ -106,6 +106,15 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
+    from app.calls import hooks as calls_hooks
+    from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import views as calls_views
+
+    csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form
+    limiter.exempt(calls_hooks.bp)  # a shop's PBX posts every call's events
+    app.register_blueprint(calls_hooks.bp)
+    app.register_blueprint(calls_views.bp)
+
     from billing import views as billing_views
 
     csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form

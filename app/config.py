@@ -114,6 +114,13 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,  # tests: a local server
+        # Fernet keys (comma-separated, newest first) that encrypt shops' provider secrets at
+        # rest; unset, a key derived from SECRET_KEY (a try-out). Old keys keep decrypting.
+        "ENCRYPTION_KEYS": [k for k in (env.get("ENCRYPTION_KEYS") or "").split(",") if k],
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE") or None,  # tests: a local server
+        # A call still ringing this long with no end event is swept to missed.
+        "CALL_RINGING_TIMEOUT_SECONDS": float(env.get("CALL_RINGING_TIMEOUT_SECONDS", 60)),
+        "CALL_SWEEP_SECONDS": float(env.get("CALL_SWEEP_SECONDS", 15)),
         "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         # How often the clock looks for idle chats to close and unanswered ones to mail about.

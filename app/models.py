@@ -1,6 +1,7 @@
 """Every table of the product, imported in one place for migrations and the test schema."""
 
 from app.api import models as api_models
+from app.calls import models as calls_models
 from app.chat import models as chat_models
 from app.crm import models as crm_models
 from billing import models as billing_models
@@ -9,6 +10,7 @@ from tenants import models as tenants_models
 
 __all__ = [
     "api_models",
+    "calls_models",
     "billing_models",
     "chat_models",
     "clock",

@@ -11,10 +11,12 @@ import socket
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import engineio
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 # Before the app is imported: nothing of a test run touches the real instance folder.
@@ -29,6 +31,16 @@ from sqlalchemy.orm import Session
 from app import create_app, edges
 from app.api import keys
 from app.api.models import ApiKey
+from app.calls import records
+from app.calls import secrets as call_secrets
+from app.calls.models import (
+    Call,
+    CallbackRequest,
+    CallConnection,
+    CallNumber,
+    FollowUpRule,
+    Task,
+)
 from app.chat import service as chat
 from app.chat import setup
 from app.chat.models import (
@@ -326,9 +338,18 @@ class Shop:
     api_key: ApiKey
     api_token: str
     crm_import: Import  # uploaded, waiting for its column mapping
+    # Calls: a signed generic hook with one number, a missed call from the customer's phone,
+    # a callback request from the visitor, a follow-up task and a follow-up rule
+    call_connection: CallConnection
+    call_secret: str
+    call_number: CallNumber
+    call: Call
+    callback: CallbackRequest
+    task: Task
+    follow_up_rule: FollowUpRule
 
 
-def make_shop(label: str) -> Shop:
+def make_shop(label: str, app: Flask) -> Shop:
     """A shop with its owner and one agent who accepted an invitation, committed."""
     bind_tenant(None)
     owner = service.signup(
@@ -385,6 +406,7 @@ def make_shop(label: str) -> Shop:
         created_by_id=owner.id,
     )
     db.add(crm_import)
+    calls = make_calls(label, app, owner, visitor, customer)
     db.commit()
     bind_tenant(None)
     return Shop(
@@ -407,7 +429,53 @@ def make_shop(label: str) -> Shop:
         api_key,
         api_token,
         crm_import,
+        *calls,
     )
+
+
+def make_calls(
+    label: str, app: Flask, owner: Membership, visitor: Visitor, customer: Customer
+) -> tuple:
+    """The shop's calls rows (``make_shop``): what a cross-tenant walk probes."""
+    secret = f"whsec-{label}-{uuid.uuid4().hex}"
+    connection = CallConnection(
+        kind="generic",
+        name=f"PBX {label}",
+        token=uuid.uuid4().hex,
+        secret_enc=call_secrets.encrypt(secret, app.config),
+    )
+    db.add(connection)
+    db.flush()
+    number = CallNumber(connection_id=connection.id, e164="+862160000000", token=uuid.uuid4().hex)
+    db.add(number)
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    for event, minutes in (("ringing", 0), ("ended", 1)):
+        call = records.record(
+            connection,
+            records.ProviderEvent(
+                call_ref=f"call-{label}",
+                event=event,
+                occurred_at=at + timedelta(minutes=minutes),
+                from_number="13800000000",
+                to_number="+862160000000",
+                cause="noAnswer" if event == "ended" else "",
+            ),
+        )
+    callback = CallbackRequest(visitor_id=visitor.id, phone="+8613800000000", ip="192.0.2.1")
+    rule = FollowUpRule(order_status="shipped", days=7, title="How was the tea?")
+    db.add_all([callback, rule])
+    db.flush()
+    task = Task(
+        kind="follow_up",
+        title=f"Call {label} about the sample",
+        customer_id=customer.id,
+        phone="+8613800000000",
+        assignee_id=owner.id,
+        created_by_id=owner.id,
+    )
+    db.add(task)
+    db.flush()
+    return connection, secret, number, call, callback, task, rule
 
 
 def set_tenant(shop: Shop, **fields) -> None:
@@ -427,5 +495,5 @@ class TwoTenants:
 
 
 @pytest.fixture
-def two_tenants(dbsession) -> TwoTenants:
-    return TwoTenants(make_shop("a"), make_shop("b"))
+def two_tenants(app, dbsession) -> TwoTenants:
+    return TwoTenants(make_shop("a", app), make_shop("b", app))
