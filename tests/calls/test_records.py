@@ -97,3 +97,35 @@ def test_another_shops_token_finds_nothing(client, two_tenants):
     # shop A's secret on shop B's hook: refused, nothing recorded in either
     assert post(client, b, SEQUENCE[0], secret=a.call_secret).status_code == 403
     assert calls_of(a) == [("call-a", "missed", "+8613800000000", None, "noAnswer")]
+
+
+def test_a_call_left_ringing_is_swept_to_missed_and_a_late_end_still_corrects_it(
+    app, client, two_tenants
+):
+    from datetime import timedelta
+
+    from app.calls import jobs
+    from tenants.db import utcnow
+    from tenants.jobs import wait_for_jobs
+    from tenants.work import unit_of_work
+
+    a, b = two_tenants.a, two_tenants.b
+    long_ago = (utcnow() - timedelta(seconds=61)).isoformat()
+    just_now = utcnow().isoformat()
+    post(client, a, {**SEQUENCE[0], "call_id": "lost", "timestamp": long_ago})
+    post(client, a, {**SEQUENCE[0], "call_id": "fresh", "timestamp": just_now})
+    post(client, b, {**SEQUENCE[0], "call_id": "lost-b", "timestamp": long_ago})
+    with app.app_context(), unit_of_work():
+        jobs.sweep_everywhere()
+    wait_for_jobs()
+    bind_tenant(a.tenant.id)
+    status = dict(db.execute(select(Call.call_ref, Call.status)).all())
+    assert status["lost"] == "missed" and status["fresh"] == "ringing"
+    bind_tenant(b.tenant.id)
+    assert db.scalar(select(Call.status).where(Call.call_ref == "lost-b")) == "missed"
+    # the provider's own end arrives late: the truth replaces the guess, never backwards
+    post(client, a, {**SEQUENCE[1], "call_id": "lost", "timestamp": long_ago})
+    post(client, a, {**SEQUENCE[2], "call_id": "lost", "timestamp": just_now, "duration": 40})
+    bind_tenant(a.tenant.id)
+    call = db.scalar(select(Call).where(Call.call_ref == "lost"))
+    assert (call.status, call.duration, call.cause) == ("ended", 40, "normalClearing")
