@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.calls import secrets
 from app.calls.models import SIGNING_MODES, AgentLine, CallConnection, CallNumber
-from tenants.db import current_tenant_id, db, scoped_get
+from tenants.db import cross_tenant, current_tenant_id, db, scoped_get
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
 
@@ -283,6 +283,24 @@ def save_line(membership_id, extension: str, phone: str) -> AgentLine:
 def remove_line(line: AgentLine) -> None:
     db.delete(line)
     db.flush()
+
+
+# --- the operator's -------------------------------------------------------------------------
+
+
+def reencrypt_all() -> int:
+    """Every shop's stored secrets encrypted again with the newest of ENCRYPTION_KEYS (the
+    ``huike reencrypt-secrets`` command, after a new key was put first); how many."""
+    count = 0
+    with cross_tenant():
+        for connection in db.scalars(select(CallConnection).order_by(CallConnection.id)):
+            for column in ("secret_enc", "previous_secret_enc", "auth_token_enc"):
+                stored = getattr(connection, column)
+                if stored:
+                    setattr(connection, column, secrets.reencrypted(stored))
+                    count += 1
+        db.flush()
+    return count
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import re
 from html import unescape
 
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select
 
 from app.calls import hooks, secrets
@@ -406,3 +407,37 @@ def test_no_secret_reaches_a_log(app, client, admin, caplog):
     assert "signature_invalid" in caplog.text
     for value in (secret, rotated, AUTH_TOKEN, admin.call_secret):
         assert value not in caplog.text
+
+
+def test_a_new_encryption_key_and_the_command_that_moves_every_secret_to_it(
+    app, client, two_tenants, monkeypatch
+):
+    """A try-out's secrets (the key derived from SECRET_KEY) still read once ENCRYPTION_KEYS is
+    set; ``huike reencrypt-secrets`` moves them to the newest key, so an old key can go."""
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    a = two_tenants.a
+
+    def stored() -> list[str]:
+        with cross_tenant():
+            found = db.scalars(select(CallConnection.secret_enc)).all()
+        db.remove()
+        return [value for value in found if value]
+
+    runner = app.test_cli_runner()
+    for keys, newest, dropped in (([first], first, None), ([second, first], second, first)):
+        monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", keys)
+        result = runner.invoke(args=["huike", "reencrypt-secrets"])
+        assert result.exit_code == 0, result.output
+        assert f"{len(stored())} secrets encrypted with the newest key." in result.output
+        for value in stored():
+            Fernet(newest).decrypt(value.encode())  # raises unless the newest key made it
+            if dropped:
+                with pytest.raises(InvalidToken):
+                    Fernet(dropped).decrypt(value.encode())
+        # the PBX's secret is the same one, and still verifies
+        assert (
+            hook(client, a.call_connection, a.call_secret, f"key-{newest[:4]}").status_code == 200
+        )
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", [second])  # the old key dropped
+    login(client, a.owner)
+    assert f"••••{a.call_secret[-4:]}" in page(client.get(SETTINGS))
