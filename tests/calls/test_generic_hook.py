@@ -6,9 +6,12 @@ Zammad-style form body; a locked (Free) shop's calls still recorded."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -418,3 +421,18 @@ def test_the_signature_check_alone(header):
     hooks.verify(good, b"{}", ["old", "secret"], now=now + 300)  # the edge of the tolerance
     with pytest.raises(hooks.BadEvent):
         hooks.verify(good, b"{}", ["secret"], now=now + 301)
+
+
+def test_the_documented_openssl_command_makes_the_signature():
+    """docs/calls.md's shell recipe, run as written, signs as Huike checks."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "calls.md").read_text()
+    (line,) = [x for x in docs.splitlines() if x.startswith("SIG=$(") and "openssl dgst" in x]
+    body, at, secret = '{"event":"ringing","call_id":"doc-1"}', 1_800_000_000, "s3cret-é"
+    made = subprocess.run(
+        ["bash", "-c", f'{line}\nprintf %s "$SIG"'],
+        env={"PATH": os.environ["PATH"], "T": str(at), "BODY": body, "SECRET": secret},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"t={at},v1={made}" == hooks.sign(secret, body.encode(), at)
