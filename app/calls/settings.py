@@ -70,8 +70,6 @@ def _page(problem: Problem | None = None, values: dict | None = None, status: in
 
 
 def _refused(form: str, error: ServiceError, values: dict | None = None):
-    if error.code == "not_found" and error.field is None:
-        abort(404)
     return _page(Problem(form, error.field, message_for(error)), values, 422)
 
 
