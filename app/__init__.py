@@ -108,6 +108,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import settings as calls_settings  # noqa: F401  (its routes join calls' bp)
     from app.calls import views as calls_views
 
     csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form

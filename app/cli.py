@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app.calls import connections as call_connections
 from app.crm import demo as demo_customers
 from billing.backoffice import staff as staff_accounts
 from billing.models import STAFF_ROLES, StaffUser
@@ -66,6 +67,14 @@ def demo() -> None:
         owner = signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
         demo_customers.seed(owner)
     click.echo(f"Demo shop: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@huike.command("reencrypt-secrets")
+def reencrypt_secrets() -> None:
+    """Encrypt the shops' phone provider secrets again with the first of ENCRYPTION_KEYS (after
+    putting a new key first); then the older keys can be dropped."""
+    count = call_connections.reencrypt_all()
+    click.echo(f"{count} secrets encrypted with the newest key.")
 
 
 @huike.command("init")

@@ -99,6 +99,10 @@ def _check_request(req: Request) -> None:
     for name, value in req.headers.items():
         if "\x00" in value:
             raise ServiceError("text_invalid", field=name)
+    if req.mimetype == "application/x-www-form-urlencoded":
+        # kept as it came before the form is parsed from it (parsing would consume it): a
+        # webhook's signature is over these bytes (app/calls/hooks.py)
+        req.get_data()
     check_input(req.args.to_dict(flat=False))
     check_input(req.form.to_dict(flat=False))
     check_input([f.filename or "" for f in req.files.values()], "file")

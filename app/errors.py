@@ -63,7 +63,8 @@ def input_error(error: ServiceError):
         return api_errors.error_response(
             status, error.code, message_for(error), error.field, **error.params
         )
-    if wants_json() or request.path.startswith("/w/"):
+    # the widget and the phone providers' webhooks are scripts, whatever they accept
+    if wants_json() or request.path.startswith(("/w/", "/calls/hook/")):
         return jsonify(error=error.code, message=message_for(error), field=error.field), status
     return _render(status, message_for(error))
 

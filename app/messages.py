@@ -203,6 +203,39 @@ MESSAGES = {
     "customer_merged": lazy_gettext(
         "This customer was merged into customer %(merged_into)s: change that one instead."
     ),
+    # calls: connecting a phone provider (app/calls/connections.py)
+    "call_signing_invalid": lazy_gettext("Choose signed requests or the URL's token only."),
+    "call_token_mode": lazy_gettext(
+        "This connection checks the URL's token, which has no secret to rotate. To change the "
+        "URL, add a new connection and delete this one."
+    ),
+    "call_previous_live": lazy_gettext(
+        "Two secrets are live already: retire the previous one first, then rotate again."
+    ),
+    "call_no_previous": lazy_gettext("There is no previous secret to retire."),
+    "call_not_generic": lazy_gettext("Only a PBX connection has signing secrets."),
+    "call_not_twilio": lazy_gettext("This connection is not a Twilio one."),
+    "call_twilio_exists": lazy_gettext(
+        "Your shop is connected to Twilio already: replace its account or auth token instead."
+    ),
+    "call_sid_invalid": lazy_gettext(
+        "An Account SID is AC followed by 32 characters 0-9 and a-f: copy it from Twilio's console."
+    ),
+    "call_auth_token_invalid": lazy_gettext(
+        "An auth token is 32 characters 0-9 and a-f: copy it from Twilio's console."
+    ),
+    "call_number_invalid": lazy_gettext(
+        "Enter a valid phone number: with its country code like +86 400 800 1234, or a number of "
+        "your shop's country."
+    ),
+    "call_number_taken": lazy_gettext("%(number)s is one of the shop's numbers already."),
+    "call_agent_invalid": lazy_gettext("Choose an active member of the shop."),
+    "call_line_empty": lazy_gettext("Give an extension, a phone number or both."),
+    "call_extension_invalid": lazy_gettext(
+        "An extension is up to 20 letters, digits or * # . _ - (like 801)."
+    ),
+    "call_extension_taken": lazy_gettext("Another agent has the extension %(extension)s."),
+    "call_phone_taken": lazy_gettext("Another agent's line has the phone %(number)s."),
 }
 
 

@@ -34,6 +34,7 @@ from app.api.models import ApiKey
 from app.calls import records
 from app.calls import secrets as call_secrets
 from app.calls.models import (
+    AgentLine,
     Call,
     CallbackRequest,
     CallConnection,
@@ -347,6 +348,7 @@ class Shop:
     callback: CallbackRequest
     task: Task
     follow_up_rule: FollowUpRule
+    agent_line: AgentLine  # the owner's extension and phone
 
 
 def make_shop(label: str, app: Flask) -> Shop:
@@ -474,8 +476,10 @@ def make_calls(
         created_by_id=owner.id,
     )
     db.add(task)
+    line = AgentLine(membership_id=owner.id, extension="701", phone="+8613900000701")
+    db.add(line)
     db.flush()
-    return connection, secret, number, call, callback, task, rule
+    return connection, secret, number, call, callback, task, rule, line
 
 
 def set_tenant(shop: Shop, **fields) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 
@@ -23,13 +25,17 @@ from sqlalchemy import select
 
 from app.calls import records, secrets
 from app.calls.models import CallConnection
+from app.edges import check_input
 from tenants.db import bind_tenant, cross_tenant, db
+from tenants.errors import ServiceError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("calls_hooks", __name__)
 
 SIGNATURE_HEADER = "X-Huike-Signature"
 TOLERANCE_SECONDS = 300
+UNIX_TIME = re.compile(r"[0-9]{1,12}")
+DURATION = re.compile(r"[0-9]{1,7}")  # seconds: up to 115 days, within any integer column
 EVENT_NAMES = {
     "ringing": "ringing",
     "newcall": "ringing",
@@ -65,14 +71,16 @@ def verify(header: str, body: bytes, live_secrets: list[str], now: float | None 
     """Raise BadEvent unless ``header`` signs ``body`` with one of the live secrets, recently."""
     parts = [part.split("=", 1) for part in (header or "").split(",") if "=" in part]
     stamps = [value.strip() for key, value in parts if key.strip() == "t"]
-    signatures = [value.strip() for key, value in parts if key.strip() == "v1"]
-    if not stamps or not signatures or not stamps[0].isdigit():
+    # bytes: a header may carry any character, and compare_digest takes only ASCII text
+    signatures = [value.strip().encode() for key, value in parts if key.strip() == "v1"]
+    # ASCII digits, and few: int() refuses "²" and numbers past 4,300 digits (a 500 otherwise)
+    if not stamps or not signatures or not UNIX_TIME.fullmatch(stamps[0]):
         raise BadEvent("signature_missing", f"{SIGNATURE_HEADER} must be t=<unix>,v1=<hex>.")
     at = int(stamps[0])
     if abs((time.time() if now is None else now) - at) > TOLERANCE_SECONDS:
         raise BadEvent("signature_expired", "The signature's timestamp is over 5 minutes off.")
     for secret in live_secrets:
-        expected = sign(secret, body, at).split("v1=", 1)[1]
+        expected = sign(secret, body, at).split("v1=", 1)[1].encode()
         if any(hmac.compare_digest(expected, given) for given in signatures):
             return
     raise BadEvent("signature_invalid", "The signature does not match a secret of this hook.")
@@ -88,6 +96,11 @@ def read_event(data: dict) -> records.ProviderEvent:
                 return str(value).strip()
         return ""
 
+    try:
+        check_input(data)
+    except ServiceError as error:  # a NUL or a broken character no database column can hold
+        raise BadEvent(error.code, "A field holds a NUL or a broken Unicode character.") from None
+
     event = EVENT_NAMES.get(field("event").lower())
     if event is None:
         raise BadEvent("unknown_event", "event must be ringing, answered or ended.")
@@ -98,7 +111,7 @@ def read_event(data: dict) -> records.ProviderEvent:
     if direction is None:
         raise BadEvent("direction_invalid", "direction must be in or out.")
     duration = field("duration")
-    if duration and not duration.isdigit():
+    if duration and not DURATION.fullmatch(duration):
         raise BadEvent("duration_invalid", "duration must be whole seconds.")
     recording_url = field("recording_url")
     if recording_url and not recording_url.startswith(("https://", "http://")):
@@ -130,6 +143,18 @@ def _moment(raw: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _fields(body: bytes) -> dict | None:
+    """The posted fields: a JSON object, whatever Content-Type the PBX's HTTP client set (a
+    shell's curl -d or Asterisk's CURL() sends a form's), else the form; None for bad JSON."""
+    if request.is_json or body.lstrip()[:1] in (b"{", b"["):
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        return data if isinstance(data, dict) else None
+    return request.form.to_dict()
+
+
 def _fail(error: BadEvent, status: int):
     return jsonify(error=error.code, message=str(error)), status
 
@@ -157,7 +182,7 @@ def generic(token: str):
         except BadEvent as error:
             log.warning("call hook %s: %s", connection.id, error.code)
             return _fail(error, 403)
-    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    data = _fields(body)
     if not isinstance(data, dict):
         return _fail(BadEvent("invalid_json", "The body must be a JSON object."), 400)
     try:

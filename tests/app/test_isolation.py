@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.api.models import ApiKey
+from app.calls.models import AgentLine, CallConnection, CallNumber
 from app.chat.models import (
     Attachment,
     Conversation,
@@ -51,6 +52,9 @@ ID_ARGUMENTS = {
     "order_id": lambda shop: shop.order.external_id,  # /api/v1: the shop's own order id
     "key_id": lambda shop: shop.api_key.id,
     "refusal_id": lambda shop: shop.widget_refusal_id,
+    "connection_id": lambda shop: shop.call_connection.id,
+    "number_id": lambda shop: shop.call_number.id,
+    "line_id": lambda shop: shop.agent_line.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -101,6 +105,9 @@ def state_of(shop):
             SavedFilter,
             ApiKey,
             WidgetRefusal,
+            CallConnection,
+            CallNumber,
+            AgentLine,
         )
     }
     bind_tenant(None)
