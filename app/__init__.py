@@ -108,12 +108,15 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import recordings  # noqa: F401  (its routes join the calls blueprint)
     from app.calls import settings as calls_settings  # noqa: F401  (its routes join calls' bp)
+    from app.calls import twilio_hooks as calls_twilio
     from app.calls import views as calls_views
 
-    csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form
-    limiter.exempt(calls_hooks.bp)  # a shop's PBX posts every call's events
-    app.register_blueprint(calls_hooks.bp)
+    for provider_hooks in (calls_hooks.bp, calls_twilio.bp):
+        csrf.exempt(provider_hooks)  # providers sign their requests; there is no form
+        limiter.exempt(provider_hooks)  # a shop's PBX or Twilio posts every call's events
+        app.register_blueprint(provider_hooks)
     app.register_blueprint(calls_views.bp)
 
     from billing import views as billing_views

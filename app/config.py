@@ -121,6 +121,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # A call still ringing this long with no end event is swept to missed.
         "CALL_RINGING_TIMEOUT_SECONDS": float(env.get("CALL_RINGING_TIMEOUT_SECONDS", 60)),
         "CALL_SWEEP_SECONDS": float(env.get("CALL_SWEEP_SECONDS", 15)),
+        # Twilio: how long an inbound call rings the agents' phones before "nobody is free"
+        "CALL_DIAL_TIMEOUT_SECONDS": int(env.get("CALL_DIAL_TIMEOUT_SECONDS", 25)),
+        # A recording's download (a job): the whole fetch's deadline, and the largest file kept
+        "CALL_RECORDING_TIMEOUT_SECONDS": float(env.get("CALL_RECORDING_TIMEOUT_SECONDS", 60)),
+        "CALL_RECORDING_MAX_BYTES": int(env.get("CALL_RECORDING_MAX_BYTES", 64 * 1024 * 1024)),
         "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         # How often the clock looks for idle chats to close and unanswered ones to mail about.

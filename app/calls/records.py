@@ -84,6 +84,12 @@ def record(connection: CallConnection, event: ProviderEvent) -> Call | None:
     return call
 
 
+def store(connection: CallConnection, event: ProviderEvent) -> bool:
+    """Keep an event that changes no call (a dialed leg's ringing or hang-up: its answer is
+    the parent call's, recorded with ``record``); False for a duplicate."""
+    return _store_event(connection, event)
+
+
 def status_of(call: Call) -> str:
     """The status the call's facts say, whatever order they came in."""
     if call.ended_at is None:
@@ -188,10 +194,14 @@ def _apply(call: Call, event: ProviderEvent, region: str) -> None:
         call.customer_number = call.from_number if call.direction == "in" else call.to_number
         if call.customer_number:
             call.customer_id = _customer_id(call.customer_number)
-    if event.agent and not call.agent_ref:
+    if event.event == "answered" and event.agent:
+        # who answered names the agent, whatever the ringing event named (it rang several)
+        call.agent_ref = event.agent[:254]
+        call.agent_id = _agent_named(call.agent_ref, region) or call.agent_id
+    elif event.agent and not call.agent_ref:
         call.agent_ref = event.agent[:254]
     if call.agent_id is None:
-        call.agent_id = _agent_id(call, region)
+        call.agent_id = _agent_named(call.agent_ref, region) or _number_agent(call)
     if event.event == "answered":
         call.answered_at = min(at, call.answered_at or at)
     elif event.event == "ended":
@@ -200,12 +210,13 @@ def _apply(call: Call, event: ProviderEvent, region: str) -> None:
             call.cause = (event.cause or "")[:32]
         if event.duration is not None:
             call.duration = max(0, int(event.duration))
-        elif call.answered_at is not None and call.duration is None:
-            call.duration = max(0, int((at - call.answered_at).total_seconds()))
     elif event.event == "recording" and event.recording_url:
         call.recording_url = event.recording_url[:1000]
     if event.recording_url and not call.recording_url:
         call.recording_url = event.recording_url[:1000]
+    if call.duration is None and call.answered_at is not None and call.ended_at is not None:
+        # no duration from the provider: answer to end, whichever of the two came first
+        call.duration = max(0, int((call.ended_at - call.answered_at).total_seconds()))
 
 
 def _customer_id(number: str) -> int | None:
@@ -215,24 +226,26 @@ def _customer_id(number: str) -> int | None:
     return customer.id if customer is not None else None
 
 
-def _agent_id(call: Call, region: str) -> int | None:
-    """The agent the provider named (extension, phone or e-mail), else the number's agent."""
-    ref = call.agent_ref.strip()
-    if ref:
-        if "@" in ref:
-            found = db.scalar(
-                select(Membership.id)
-                .join(User, User.id == Membership.user_id)
-                .where(User.email == ref.lower(), Membership.status == "active")
-            )
-        else:
-            found = db.scalar(
-                select(AgentLine.membership_id).where(
-                    (AgentLine.extension == ref) | (AgentLine.phone == e164(ref, region))
-                )
-            )
-        if found is not None:
-            return found
+def _agent_named(ref: str, region: str) -> int | None:
+    """The agent the provider named: an e-mail, an extension or a phone of an agent's line."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    if "@" in ref:
+        return db.scalar(
+            select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == ref.lower(), Membership.status == "active")
+        )
+    return db.scalar(
+        select(AgentLine.membership_id).where(
+            (AgentLine.extension == ref) | (AgentLine.phone == e164(ref, region))
+        )
+    )
+
+
+def _number_agent(call: Call) -> int | None:
+    """The agent of the shop's number the call came in on (or went out from)."""
     shop_number = call.to_number if call.direction == "in" else call.from_number
     if shop_number:
         return db.scalar(select(CallNumber.membership_id).where(CallNumber.e164 == shop_number))

@@ -23,12 +23,22 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
+def base_url() -> str:
+    """Where Twilio reaches Huike: ``BASE_URL``; a try-out without it, the address it was
+    reached at."""
+    return current_app.config["BASE_URL"] or request.host_url.rstrip("/")
+
+
 def public_url() -> str:
-    """The URL Twilio requested, as the shop pasted it: ``BASE_URL`` + path + query. A try-out
-    without ``BASE_URL`` uses the address it was reached at."""
-    base = current_app.config["BASE_URL"] or request.host_url.rstrip("/")
+    """The URL Twilio requested, as the shop pasted it: ``BASE_URL`` + path + query."""
     query = request.query_string.decode()
-    return f"{base}{request.path}" + (f"?{query}" if query else "")
+    return f"{base_url()}{request.path}" + (f"?{query}" if query else "")
+
+
+def hook_url(token: str, kind: str) -> str:
+    """A number's webhook URL (``voice``, ``status``, ``recording``, …) as Twilio will request
+    it, so the signature Twilio makes over it is the one ``signed_number`` checks."""
+    return f"{base_url()}/calls/twilio/{token}/{kind}"
 
 
 def signed_number(token: str) -> tuple[CallNumber, CallConnection]:

@@ -174,6 +174,7 @@ FREE_BY_DESIGN = {
     "crm_widget",
     # providers' webhooks: recorded on every plan (providers retry what fails), popped on Pro
     "calls_hooks",
+    "calls_twilio",  # Twilio's: the same, and a locked shop's phones still ring
 }
 # Views of a gated blueprint that need no shop: the API's public contract.
 OPEN_BY_DESIGN = {"api.openapi_document"}

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from app.api.models import ApiKey
-from app.calls.models import AgentLine, CallConnection, CallNumber
+from app.calls.models import AgentLine, Call, CallConnection, CallNumber
+from app.calls.recordings import recording_path
 from app.chat.models import (
     Attachment,
     Conversation,
@@ -55,6 +56,7 @@ ID_ARGUMENTS = {
     "connection_id": lambda shop: shop.call_connection.id,
     "number_id": lambda shop: shop.call_number.id,
     "line_id": lambda shop: shop.agent_line.id,
+    "call_id": lambda shop: shop.call.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -72,6 +74,21 @@ def widget_refusals(two_tenants):
         shop.widget_refusal_id = refusal.id
         db.commit()
     bind_tenant(None)
+
+
+@pytest.fixture(autouse=True)
+def call_recordings(app, two_tenants):
+    """Each shop's call has its recording, so the walk plays it to its shop only."""
+    with app.app_context():  # leaving it ends the session: after the commits
+        for shop in (two_tenants.a, two_tenants.b):
+            bind_tenant(shop.tenant.id)
+            call = db.get(Call, shop.call.id)
+            path = recording_path(shop.tenant.id, call.id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"ID3 recording of " + shop.tenant.name.encode())
+            call.recording_file = f"recordings/{shop.tenant.id}/{call.id}.mp3"
+            db.commit()
+        bind_tenant(None)
 
 
 def state_of(shop):

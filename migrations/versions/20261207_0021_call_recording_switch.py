@@ -1,0 +1,28 @@
+"""calls: a Twilio connection's switch to record inbound calls
+
+Revision ID: 0021
+Revises: 0015
+Create Date: 2026-12-07 09:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0021"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("call_connections") as batch_op:
+        batch_op.add_column(
+            sa.Column("record_calls", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("call_connections") as batch_op:
+        batch_op.drop_column("record_calls")
