@@ -107,6 +107,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
+    from app.calls import card as calls_card  # noqa: F401  (its routes join the calls blueprint)
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
     from app.calls import pop_listeners  # noqa: F401  (the screen pop hears calls ring)

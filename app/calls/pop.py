@@ -49,8 +49,8 @@ def caller(call: Call):
         return None
 
 
-def call_json(call: Call) -> dict:
-    tenant = scoped_get(Tenant, call.tenant_id)
+def call_json(call: Call, tenant: Tenant | None = None) -> dict:
+    tenant = tenant or scoped_get(Tenant, call.tenant_id)
     customer = caller(call)
     agent = scoped_get(Membership, call.agent_id) if call.agent_id else None
     return {
@@ -80,10 +80,12 @@ def call_json(call: Call) -> dict:
     }
 
 
-def targets(call: Call, ringing: bool) -> list[int]:
+def targets(call: Call, ringing: bool, online: list[int] | None = None) -> list[int]:
     """Who the call pops for: ringing, its agent when online, else every online agent; once
-    taken or over, every online agent, so a card shown to any of them is put away."""
-    online = [state.membership_id for state in chat.online_agents()]
+    taken or over, every online agent, so a card shown to any of them is put away.
+    ``online``: the shop's online agents, when the caller has them already."""
+    if online is None:
+        online = [state.membership_id for state in chat.online_agents()]
     if ringing and call.agent_id in online:
         return [call.agent_id]
     return online
@@ -98,6 +100,6 @@ def announce(call: Call, ringing: bool = False) -> None:
     who = targets(call, ringing)
     if not who:
         return
-    payload = call_json(call)
+    payload = call_json(call, tenant)
     for membership_id in who:
         emit_after_commit("call", payload, member_room(call.tenant_id, membership_id), AGENT)

@@ -153,3 +153,150 @@ def test_a_locked_shops_call_is_recorded_and_nothing_pops(app, client, two_tenan
     bind_tenant(a.tenant.id)
     assert db.get(Call, answer["call"]).status == "ringing"
     sock.disconnect(namespace=AGENT)
+
+
+# --- the card and the call page --------------------------------------------------------------
+
+
+def test_the_card_shows_the_customer_their_pages_notes_and_open_tasks(app, client, two_tenants):
+    a = two_tenants.a
+    answer = ring(client, a)
+    login(client, a.agent)
+    html = client.get(f"/console/calls/{answer['call']}/card").get_data(True)
+    assert 'data-caller="customer"' in html and 'data-customer-name="Buyer a"' in html
+    assert "SO-a" in html and ">vip<" in html and "likes green tea (a)" in html
+    assert "On the site now" in html
+    assert 'href="https://shop-a.example/item?utm_source=ad"' in html  # the page they were on
+    assert "Call a about the sample" in html  # their open follow-up task
+    contact = html.split("data-last-contact>")[1].split("</dd>")[0]
+    assert contact.startswith(("Chat", "Left message"))  # their chat before they rang
+    assert "Buyer b" not in html and "SO-b" not in html
+
+    # the fixture's old call came before any chat: nothing earlier to show
+    old = client.get(f"/console/calls/{a.call.id}/card").get_data(True)
+    assert "None before this call" in old
+
+
+def test_an_unknown_number_offers_a_new_customer_and_a_link_to_one(app, client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    answer = ring(client, a, number="13911112222")
+    login(client, a.agent)
+    card = f"/console/calls/{answer['call']}/card"
+    html = client.get(card).get_data(True)
+    assert 'data-caller="unknown"' in html
+    assert "/console/customers/new?phone=%2B8613911112222" in html
+    form = client.get("/console/customers/new?phone=%2B8613911112222").get_data(True)
+    assert "139 1111 2222</textarea>" in form  # the number filled in
+
+    found = client.get(card, query_string={"q": "Buyer"}).get_data(True)
+    assert "Buyer a" in found and "Buyer b" not in found
+
+    link = f"/console/calls/{answer['call']}/link"
+    foreign = client.post(link, data={"customer_id": b.customer.id, "from": "card"})
+    assert foreign.status_code == 400 and "Not found." in foreign.get_data(True)
+    taken = client.post(link, data={"customer_id": a.customer.id, "from": "card"})
+    assert taken.status_code == 200 and 'data-customer-name="Buyer a"' in taken.get_data(True)
+    bind_tenant(a.tenant.id)
+    db.expire_all()
+    assert db.get(Call, answer["call"]).customer_id == a.customer.id
+    assert "+8613911112222" in {p.e164 for p in db.get(type(a.customer), a.customer.id).phones}
+    bind_tenant(b.tenant.id)
+    assert "+8613911112222" not in {p.e164 for p in db.get(type(b.customer), b.customer.id).phones}
+
+    # a number another customer has is theirs: nothing changes
+    other = ring(client, a, number="13922223333")
+    login(client, a.agent)
+    bind_tenant(a.tenant.id)
+    someone = type(a.customer)(name="Someone else")
+    db.add(someone)
+    db.flush()
+    from app.crm import service as crm
+
+    crm.add_contacts(someone, phones=["+8613922223333"])
+    db.commit()
+    again = client.post(f"/console/calls/{other['call']}/link", data={"customer_id": a.customer.id})
+    assert again.status_code == 302
+    page = client.get(again.headers["Location"]).get_data(True)
+    assert "already belongs to another customer" in page
+    assert 'data-customer-name="Someone else"' in page  # the card names who has it
+
+
+def test_without_the_crm_the_card_shows_no_customer_tools(app, client, two_tenants):
+    a = two_tenants.a
+    set_tenant(a, feature_overrides={"crm": False})
+    answer = ring(client, a, number="13911112222")
+    login(client, a.agent)
+    html = client.get(f"/console/calls/{answer['call']}/card").get_data(True)
+    assert "New customer" not in html and "Link to a customer" not in html
+    assert "/console/upgrade" in html
+    link = client.post(f"/console/calls/{answer['call']}/link", data={"customer_id": a.customer.id})
+    assert link.status_code == 402
+    known = client.get(f"/console/calls/{a.call.id}/card").get_data(True)
+    assert 'data-customer-name="Buyer a"' in known and "SO-a" not in known
+
+
+def test_the_call_page_saves_notes_and_an_outcome(app, client, two_tenants):
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    db.get(Call, a.call.id).recording_url = "https://pbx.example/rec/1.mp3"
+    db.commit()
+    login(client, a.agent)
+    page = client.get(f"/console/calls/{a.call.id}")
+    html = page.get_data(True)
+    assert page.status_code == 200 and "Buyer a" in html and "Missed" in html
+    assert "Nobody answered" in html  # the provider's cause, in words
+    assert "Dec 1, 2026, 6:00:00" in html  # 10:00 UTC in the shop's zone (Asia/Shanghai)
+    assert 'href="https://pbx.example/rec/1.mp3"' in html
+    for word in ("Resolved", "Sale", "Call back", "Complaint", "Wrong number", "Other"):
+        assert word in html
+    assert 'action="/console/calls/tasks"' in html and 'name="phone" value="+8613800000000"' in html
+
+    bad = client.post(f"/console/calls/{a.call.id}", data={"outcome": "won", "notes": "x"})
+    assert bad.status_code == 400 and "Choose one of the outcomes" in bad.get_data(True)
+    long = client.post(f"/console/calls/{a.call.id}", data={"outcome": "sale", "notes": "x" * 5001})
+    assert long.status_code == 400
+    bind_tenant(a.tenant.id)
+    db.expire_all()
+    assert (db.get(Call, a.call.id).notes, db.get(Call, a.call.id).outcome) == ("", "")
+
+    saved = client.post(
+        f"/console/calls/{a.call.id}", data={"outcome": "sale", "notes": "Wants 2 kg of Longjing"}
+    )
+    assert saved.status_code == 302
+    bind_tenant(a.tenant.id)
+    db.expire_all()
+    call = db.get(Call, a.call.id)
+    assert (call.outcome, call.notes) == ("sale", "Wants 2 kg of Longjing")
+    html = client.get(f"/console/calls/{a.call.id}").get_data(True)
+    assert 'value="sale" checked' in html and "Wants 2 kg of Longjing" in html
+
+
+def test_the_recording_plays_here_once_stored(app, client, two_tenants):
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    db.get(Call, a.call.id).recording_file = "rec-1.mp3"
+    db.commit()
+    login(client, a.agent)
+    html = client.get(f"/console/calls/{a.call.id}").get_data(True)
+    assert f'<audio controls preload="none" src="/console/calls/{a.call.id}/recording"' in html
+
+
+def test_a_page_opened_mid_ring_finds_the_calls_ringing_for_me(app, client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    sock = agent_socket(app, a.agent)
+    mine = ring(client, a)
+    ring(client, b)
+    login(client, a.agent)
+    ringing = client.get("/console/calls/ringing").get_json()["calls"]
+    assert [c["id"] for c in ringing] == [mine["call"]]
+    assert ringing[0]["customer"]["name"] == "Buyer a"
+    sock.disconnect(namespace=AGENT)
+
+
+def test_another_shops_call_is_not_found(app, client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    login(client, b.agent)
+    for path in ("/card", ""):
+        foreign = client.get(f"/console/calls/{a.call.id}{path}")
+        missing = client.get(f"/console/calls/{10**9}{path}")
+        assert foreign.status_code == missing.status_code == 404
