@@ -300,3 +300,12 @@ def test_another_shops_call_is_not_found(app, client, two_tenants):
         foreign = client.get(f"/console/calls/{a.call.id}{path}")
         missing = client.get(f"/console/calls/{10**9}{path}")
         assert foreign.status_code == missing.status_code == 404
+
+
+def test_the_call_page_speaks_chinese(app, client, two_tenants):
+    a = two_tenants.a
+    login(client, a.agent)
+    html = client.get(f"/console/calls/{a.call.id}", headers={"Accept-Language": "zh-CN"})
+    text = html.get_data(True)
+    for words in ("备注和结果", "已解决", "打错电话", "未接", "无人接听", "回访电话", "来电者"):
+        assert words in text, words

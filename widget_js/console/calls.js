@@ -227,5 +227,6 @@ async function catchUp() {
 const socket = connect(null);
 armAttention();
 socket.on("call", show);
-socket.io.on("reconnect", catchUp);
-catchUp();
+// once connected, this tab counts as the agent online (who a call rings for): ask then
+socket.on("connect", catchUp);
+if (socket.connected) catchUp();
