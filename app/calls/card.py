@@ -44,6 +44,33 @@ CAUSE_NAMES = {
     "noendevent": _l("The provider never said it ended"),
 }
 CONTACT_NAMES = {"call": _l("Call"), "chat": _l("Chat"), "left_message": _l("Left message")}
+# the screen pop's words (widget_js/console/calls.js), sent with its first request
+POP_WORDS = {
+    "calls": _l("Calls"),
+    "incoming": _l("Incoming call"),
+    "outgoing": _l("Outgoing call"),
+    "callback": _l("Free callback"),
+    "ringing": _l("Ringing"),
+    "answered": _l("Answered"),
+    "taken_by_you": _l("You took it"),
+    "taken_by": _l("Taken by %(name)s"),
+    "status_ended": _l("Call ended"),
+    "status_missed": _l("Missed call"),
+    "status_busy": _l("Busy"),
+    "status_failed": _l("Failed"),
+    "take": _l("I took it"),
+    "open_call": _l("Open the call"),
+    "details": _l("Details"),
+    "dismiss": _l("Dismiss"),
+    "returning": _l("Returning"),
+    "hidden_number": _l("Hidden number"),
+    "loading": _l("Loading the caller's details…"),
+    "card_failed": _l("The caller's details could not be loaded."),
+    "error_generic": _l("Something went wrong. Try again."),
+    "sound_hint": _l("Enable sound"),
+    "sound_why": _l("The browser keeps sound off after a reload until you click."),
+    "notify": _l("Call from %(name)s"),
+}
 
 
 def _call(call_id: int) -> Call:
@@ -90,9 +117,13 @@ def caller_context(call: Call, here: str, **extra) -> dict:
 
 @bp.get("/ringing", endpoint="ringing")
 def ringing():
-    """The calls ringing for me now: a console page opened mid-ring draws their cards."""
+    """The calls ringing for me now: a console page opened mid-ring draws their cards (and
+    the words they are drawn with)."""
     member_id = current_user.membership.id
-    return jsonify(calls=[pop.call_json(c) for c in caller.ringing_for(member_id)])
+    return jsonify(
+        calls=[pop.call_json(c) for c in caller.ringing_for(member_id)],
+        words={key: str(words) for key, words in POP_WORDS.items()},
+    )
 
 
 @bp.get("/<int:call_id>/card", endpoint="card")

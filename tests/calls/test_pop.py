@@ -290,6 +290,8 @@ def test_a_page_opened_mid_ring_finds_the_calls_ringing_for_me(app, client, two_
     ringing = client.get("/console/calls/ringing").get_json()["calls"]
     assert [c["id"] for c in ringing] == [mine["call"]]
     assert ringing[0]["customer"]["name"] == "Buyer a"
+    words = client.get("/console/calls/ringing", headers={"Accept-Language": "zh-CN"})
+    assert words.get_json()["words"]["take"] == "我来接"  # the card's words, in the agent's
     sock.disconnect(namespace=AGENT)
 
 

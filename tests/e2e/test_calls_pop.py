@@ -177,3 +177,28 @@ def test_a_ringing_call_pops_over_the_console_home_and_i_take_it(browser, live_s
     card.get_by_role("button", name="Dismiss").click()
     expect(card).to_have_count(0)
     page.context.close()
+
+
+def test_the_chat_page_shares_its_socket_with_the_call_card(browser, live_server):
+    session, site_key = sign_up(live_server, f"pop-{uuid.uuid4().hex[:6]}")
+    token, secret = connect_pbx(site_key)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context.add_cookies(
+        [{"name": c.name, "value": c.value, "url": live_server.url} for c in session.cookies]
+    )
+    page = context.new_page()
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url) if "/socket.io/" in ws.url else None)
+    page.goto(f"{live_server.url}/console/conversations")
+    expect(page.locator("#live-conn")).to_have_text("Connected")  # the chat's own indicator
+    answer = ring(live_server, token, secret, "e2e-chat-page", "13911112222")
+    card = page.locator(f'.call-card[data-call-id="{answer["call"]}"]')
+    expect(card.locator(".call-name")).to_have_text("139 1111 2222")
+    expect(card.get_by_role("link", name="New customer")).to_be_visible()
+    # below the chat's header: its status switch stays in reach while the phone rings
+    status_switch = page.locator("#status-switch").bounding_box()
+    assert card.bounding_box()["y"] >= status_switch["y"] + status_switch["height"]
+    page.wait_for_timeout(300)  # the card's slide-in
+    screenshot(page, "calls-pop-card-chat-page")
+    assert len(sockets) == 1, sockets  # one connection: the chat's, the card listens on it
+    context.close()

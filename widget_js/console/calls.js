@@ -3,13 +3,14 @@
 // caller's record and web activity under their name (the fragment app/calls/card.py draws).
 // Ringing: "I took it" or dismiss; taken: "Open the call"; over: it says so and goes.
 // Everything the server sends is set as text; the fragment is HTML escaped by Jinja.
-import { armAttention, chime, notify } from "./alerts.js";
+import { armAttention, chime, notify, offerSound } from "./alerts.js";
 import { el, readJSON } from "./dom.js";
 import { fullTime, shortTime } from "./format.js";
 import { call as ask, connect } from "./socket.js";
 
 const DATA = readJSON("calls-data");
-const S = DATA.strings || {};
+let S = {}; // the words, from the first answer of DATA.ringing_url (not in every page)
+let ready = null; // that answer
 const FINAL = ["ended", "missed", "busy", "failed"];
 const GONE_AFTER_MS = 6000; // an ended call's card, and one a colleague took
 const STALE_MS = 120000; // a ringing card nobody updated (the server sweeps ringing at 60 s)
@@ -22,8 +23,13 @@ function t(key, params) {
 const urlFor = (template, id) => template.replace(/\/0(?=\/|$)/, "/" + Number(id));
 
 const stack = el("section", { class: "call-stack", "aria-label": t("calls"), "aria-live": "polite" });
+// the browser keeps audio off after a page load until a click: while a call rings, say so
+const soundHint = el("button", { type: "button", class: "call-sound", title: t("sound_why"), text: t("sound_hint"), hidden: true });
+stack.append(soundHint);
 document.body.append(stack);
-const cards = new Map(); // call id -> {call, node, parts, customerId, timer, stale}
+const cards = new Map(); // call id -> {call, node, parts, customerId, timer}
+const soundWanted = () => localStorage.getItem("huike:sound") !== "off" && [...cards.values()].some((e) => e.call.status === "ringing");
+const drawSoundHint = offerSound(soundHint, soundWanted);
 
 function dismissed() {
   try {
@@ -113,7 +119,7 @@ function show(c) {
     if ((c.status !== "ringing" && !mine) || dismissed().has(c.id)) return;
     entry = Object.assign({ call: c, customerId: undefined }, build(c));
     cards.set(c.id, entry);
-    stack.prepend(entry.node);
+    soundHint.after(entry.node);
     if (c.status === "ringing") alert(c);
   }
   entry.call = c;
@@ -127,6 +133,7 @@ function show(c) {
   const othersCall = c.status === "answered" && c.agent_id !== DATA.me;
   if (FINAL.includes(c.status) || othersCall) entry.timer = setTimeout(() => drop(c.id), GONE_AFTER_MS);
   else if (c.status === "ringing") entry.timer = setTimeout(() => drop(c.id), STALE_MS);
+  drawSoundHint();
 }
 
 function drop(id) {
@@ -135,6 +142,7 @@ function drop(id) {
   clearTimeout(entry.timer);
   entry.node.remove();
   cards.delete(id);
+  drawSoundHint();
 }
 
 function alert(c) {
@@ -212,21 +220,33 @@ async function takeCall(id, button) {
   }
 }
 
-/** The calls ringing for me now: a page opened (or a socket back) while the phone rings. */
-async function catchUp() {
+async function ringingNow() {
   try {
     const response = await fetch(DATA.ringing_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!response.ok) return;
+    if (!response.ok) return [];
     const answer = await response.json();
-    for (const c of (answer.calls || []).reverse()) show(c);
+    if (answer.words) {
+      S = answer.words;
+      stack.setAttribute("aria-label", t("calls"));
+      soundHint.textContent = t("sound_hint");
+      soundHint.title = t("sound_why");
+    }
+    return answer.calls || [];
   } catch (_e) {
-    /* the next `call` event draws it */
+    return []; // the next `call` event draws it
   }
+}
+
+/** The calls ringing for me now: a page opened (or a socket back) while the phone rings. */
+function catchUp() {
+  const asked = ringingNow();
+  if (!ready) ready = asked;
+  asked.then((calls) => calls.reverse().forEach(show));
 }
 
 const socket = connect(null);
 armAttention();
-socket.on("call", show);
+socket.on("call", (c) => (ready || Promise.resolve()).then(() => show(c)));
 // once connected, this tab counts as the agent online (who a call rings for): ask then
 socket.on("connect", catchUp);
 if (socket.connected) catchUp();
