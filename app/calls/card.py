@@ -151,7 +151,7 @@ def link(call_id: int):
             return render_template("calls/_caller.html", card=True, **context), 400
         flash(message_for(error), "error")
         return redirect(here)
-    pop.announce(call)  # every open card of the call shows the name
+    pop.announce(call, ringing=call.status == "ringing")  # its open cards show the name
     if from_card:
         return render_template("calls/_caller.html", card=True, **caller_context(call, here))
     flash(_("The number was added to the customer."), "success")

@@ -179,7 +179,9 @@ def test_the_card_shows_the_customer_their_pages_notes_and_open_tasks(app, clien
 
 def test_an_unknown_number_offers_a_new_customer_and_a_link_to_one(app, client, two_tenants):
     a, b = two_tenants.a, two_tenants.b
+    sock = agent_socket(app, a.agent)
     answer = ring(client, a, number="13911112222")
+    assert calls_heard(sock)[0]["customer"] is None
     login(client, a.agent)
     card = f"/console/calls/{answer['call']}/card"
     html = client.get(card).get_data(True)
@@ -196,6 +198,9 @@ def test_an_unknown_number_offers_a_new_customer_and_a_link_to_one(app, client, 
     assert foreign.status_code == 400 and "Not found." in foreign.get_data(True)
     taken = client.post(link, data={"customer_id": a.customer.id, "from": "card"})
     assert taken.status_code == 200 and 'data-customer-name="Buyer a"' in taken.get_data(True)
+    (named,) = calls_heard(sock)  # the card, wherever it is open, now names the caller
+    assert named["status"] == "ringing" and named["customer"]["name"] == "Buyer a"
+    sock.disconnect(namespace=AGENT)
     bind_tenant(a.tenant.id)
     db.expire_all()
     assert db.get(Call, answer["call"]).customer_id == a.customer.id
