@@ -236,6 +236,18 @@ MESSAGES = {
     ),
     "call_extension_taken": lazy_gettext("Another agent has the extension %(extension)s."),
     "call_phone_taken": lazy_gettext("Another agent's line has the phone %(number)s."),
+    # calls: the screen pop
+    "call_not_ringing": lazy_gettext("This call is no longer ringing: it was taken, or it ended."),
+    "call_number_unreadable": lazy_gettext(
+        "The caller's number is not a phone number a customer can have (hidden, or an extension)."
+    ),
+    "call_number_held": lazy_gettext(
+        "This number already belongs to another customer: open that customer, or merge the two."
+    ),
+    "call_number_limit": lazy_gettext(
+        "That customer has %(max)s phone numbers already: remove one on their record first."
+    ),
+    "call_outcome_invalid": lazy_gettext("Choose one of the outcomes listed."),
 }
 
 

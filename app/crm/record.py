@@ -14,7 +14,15 @@ from sqlalchemy.orm import selectinload
 
 from app.crm import service
 from app.crm.models import Customer, Order, TimelineEntry
-from app.crm.views import bp, cursor, cursor_of, error_text, known_tags, page_context
+from app.crm.views import (
+    bp,
+    cursor,
+    cursor_of,
+    error_text,
+    known_tags,
+    page_context,
+    phone_format,
+)
 from app.forms import act
 from app.messages import message_for
 from tenants.db import db, scoped_get
@@ -73,12 +81,19 @@ def _form_data(customer: Customer | None) -> dict:
     return data
 
 
+def _prefill() -> dict:
+    """A new customer's form started from elsewhere: ``?phone=`` (a caller's number)."""
+    phone = request.args.get("phone", "").strip()[:40]
+    return {"phones": phone_format(phone)} if phone else {}
+
+
 def _edit_page(customer: Customer | None, error: ServiceError | None = None):
     errors = {(error.field or "form"): error_text(error)} if error else {}
+    values = request.form if error else ({} if customer else _prefill())
     return render_template(
         "crm/edit.html",
         customer=customer,
-        values=request.form if error else {},
+        values=values,
         errors=errors,
         fields=service.custom_fields(),
         owners=service.owners(),

@@ -25,6 +25,7 @@ from app.crm.customers import (
     owners,
     save_customer,
 )
+from app.crm.facts import customer_facts, latest_visitor
 from app.crm.fields import (
     custom_fields,
     delete_custom_field,
@@ -64,6 +65,7 @@ __all__ = [
     "add_left_message_entry",
     "add_note",
     "custom_fields",
+    "customer_facts",
     "customer_or_404",
     "delete_custom_field",
     "delete_customer",
@@ -71,6 +73,7 @@ __all__ = [
     "has_identity",
     "identify",
     "identity_hash",
+    "latest_visitor",
     "link_visitor",
     "live",
     "merge",

@@ -125,6 +125,7 @@ def state_of(shop):
             CallConnection,
             CallNumber,
             AgentLine,
+            Call,
         )
     }
     bind_tenant(None)

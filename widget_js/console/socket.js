@@ -1,34 +1,44 @@
-// The live pages' Socket.IO connection to /agent (the client is the page's global `io`,
-// app/static/vendor/socket.io.min.js).
+// The console's Socket.IO connection to /agent (the client is the page's global `io`,
+// app/static/vendor/socket.io.min.js): ONE per tab. The page's own script (chat, visitors) and
+// the calls card (calls.js, a bundle of its own) share it through `window`, so an agent is one
+// connection per tab however many parts of the page listen. The page's script runs first
+// (its <script type="module"> comes before the layout's), so it hears the connect's snapshot.
 import { toast } from "./alerts.js";
 import { t } from "./i18n.js";
 
-/** Connect to /agent; the connection state is reflected on `indicator` (an element). */
-export function connect(indicator) {
+const SHARED = "huikeAgentSocket";
+
+function open() {
   // eslint-disable-next-line no-undef
   const socket = io("/agent", { transports: ["websocket", "polling"] });
-  const show = (state) => {
-    if (!indicator) return;
-    indicator.dataset.state = state;
-    indicator.textContent = t("conn_" + state);
-  };
-  show("connecting");
-  socket.on("connect", () => show("online"));
   socket.on("disconnect", (reason) => {
-    show("offline");
     // the server ended it: access was revoked (disabled, logged out, suspended); the page
     // itself says why (the login page, the suspended notice)
     if (reason === "io server disconnect") location.reload();
   });
-  socket.io.on("reconnect_attempt", () => show("connecting"));
   socket.on("connect_error", (err) => {
-    show("offline");
     const data = err && err.data;
     if (data && data.message) toast(data.message, "error");
   });
   socket.on("error", (e) => {
     if (e && e.message) toast(e.message, "error");
   });
+  return socket;
+}
+
+/** The tab's /agent socket; its connection state is reflected on `indicator` (an element). */
+export function connect(indicator) {
+  const socket = window[SHARED] || (window[SHARED] = open());
+  if (!indicator) return socket;
+  const show = (state) => {
+    indicator.dataset.state = state;
+    indicator.textContent = t("conn_" + state);
+  };
+  show(socket.connected ? "online" : "connecting");
+  socket.on("connect", () => show("online"));
+  socket.on("disconnect", () => show("offline"));
+  socket.io.on("reconnect_attempt", () => show("connecting"));
+  socket.on("connect_error", () => show("offline"));
   return socket;
 }
 
