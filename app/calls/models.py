@@ -218,6 +218,12 @@ class Task(TenantScoped, Base):
     outcome: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     due_notified_at: Mapped[datetime | None]  # the clock told the assignee it is due
+    # missed calls from this number the open callback task stands for (one task, not a pile)
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
+    # the answered call that closed this callback task by itself (the customer was reached)
+    closed_by_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL")
+    )
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL")

@@ -49,6 +49,10 @@ def agents_room(tenant_id: int) -> str:
     return f"t:{tenant_id}:agents"
 
 
+def member_room(tenant_id: int, membership_id: int) -> str:
+    return f"t:{tenant_id}:member:{membership_id}"
+
+
 def visitor_room(tenant_id: int, visitor_id: int) -> str:
     return f"t:{tenant_id}:visitor:{visitor_id}"
 
