@@ -108,6 +108,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import (
+        task_jobs,  # noqa: F401  (the clock tells members their tasks are due)
+        task_listeners,  # noqa: F401  (missed calls and order statuses make tasks)
+        task_views,  # noqa: F401  (its routes join the calls blueprint)
+    )
     from app.calls import views as calls_views
 
     csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form
@@ -156,6 +161,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         db.remove()  # one session per request: nothing cached carries into the next
 
     register_template_helpers(app)
+    from app import slots
+
+    slots.init_app(app)  # paid modules' boxes on other modules' pages
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["support_email"] = app.config["SUPPORT_EMAIL"]
     jobs.init_app(app)  # last: every module's jobs are registered by now

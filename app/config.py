@@ -121,6 +121,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # A call still ringing this long with no end event is swept to missed.
         "CALL_RINGING_TIMEOUT_SECONDS": float(env.get("CALL_RINGING_TIMEOUT_SECONDS", 60)),
         "CALL_SWEEP_SECONDS": float(env.get("CALL_SWEEP_SECONDS", 15)),
+        # How often the clock looks for tasks that became due, to tell their assignees.
+        "CALL_TASKS_DUE_SECONDS": float(env.get("CALL_TASKS_DUE_SECONDS", 30)),
         "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         # How often the clock looks for idle chats to close and unanswered ones to mail about.

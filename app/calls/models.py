@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import Base, TenantScoped, utcnow
@@ -192,6 +192,13 @@ class Task(TenantScoped, Base):
         # what made the task ("call:12", "callback:5", "rule:3:order:9"): made once
         UniqueConstraint("tenant_id", "source_key", name="uq_call_task_source"),
         Index("ix_call_tasks_due", "tenant_id", "status", "due_at"),
+        # the clock's look across shops for tasks that became due and were not yet told
+        Index(
+            "ix_call_tasks_to_tell",
+            "due_at",
+            postgresql_where=text("due_notified_at IS NULL AND status <> 'done'"),
+            sqlite_where=text("due_notified_at IS NULL AND status <> 'done'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

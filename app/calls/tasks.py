@@ -15,10 +15,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.calls.models import TASK_KINDS, Task
+from app.calls.models import TASK_KINDS, Call, Task
 from app.chat.peers import AGENT, agents_room, emit_after_commit, member_room
 from app.crm import service as crm
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
@@ -57,7 +57,7 @@ def open_task(
     same cause at once still make one). Due now when ``due_at`` is not given; nobody assigned
     means the shop's queue. A task already due is announced once this unit commits."""
     if kind not in TASK_KINDS:
-        raise ServiceError("task_kind_invalid", field="kind")
+        raise ValueError(f"unknown task kind {kind!r}")  # a caller's mistake, not a user's
     if source_key is not None:
         found = by_source(source_key)
         if found is not None:
@@ -182,11 +182,102 @@ def task_json(task: Task) -> dict:
     }
 
 
+def schedule(data: dict, created_by_id: int) -> Task:
+    """A follow-up call a member schedules by hand (the tasks page, a customer's record): the
+    form's ``customer_id``, ``phone``, ``call_id``, ``title``, ``due`` (shop-local
+    ``YYYY-MM-DDTHH:MM``) and ``assignee_id`` (empty: the shop's queue). Anything not this
+    shop's, or not readable, is refused and nothing is made."""
+    due_at = parse_local(data.get("due"), "due")
+    call = None
+    if str(data.get("call_id") or "").strip():
+        call = _own(Call, data["call_id"])
+    customer_id = None
+    if str(data.get("customer_id") or "").strip():
+        customer_id = _own_customer(data["customer_id"]).id
+    elif call is not None:
+        customer_id = call.customer_id
+    phone = str(data.get("phone") or "").strip()
+    if phone:
+        phone = crm.normalize_phone(phone, _shop().country if _shop() else "CN")
+    elif call is not None and call.customer_number:
+        phone = call.customer_number
+    elif customer_id is not None:
+        phones = _own_customer(customer_id).phones
+        phone = phones[0].e164 if phones else ""
+    if not phone:
+        raise ServiceError("task_phone_required", field="phone")
+    title = str(data.get("title") or "").strip()
+    if len(title) > MAX_TITLE:
+        raise ServiceError("too_long", field="title", max=MAX_TITLE)
+    raw_assignee = str(data.get("assignee_id") or "").strip()
+    if raw_assignee and not raw_assignee.isdigit():
+        raise ServiceError("assignee_invalid", field="assignee_id")
+    return open_task(
+        "follow_up",
+        title=title,
+        customer_id=customer_id,
+        phone=phone,
+        call_id=call.id if call is not None else None,
+        due_at=due_at,
+        assignee_id=int(raw_assignee) if raw_assignee else None,
+        created_by_id=created_by_id,
+    )
+
+
+def snooze_until(raw_until: str | None, preset: str | None, now: datetime | None = None):
+    """When a snooze ends: a preset ("1h", "3h", "tomorrow": the next day at 10:00 shop time)
+    or a shop-local moment from the form."""
+    now = now or utcnow()
+    if preset in ("1h", "3h"):
+        return now + timedelta(hours=int(preset[0]))
+    if preset == "tomorrow":
+        tomorrow = now.astimezone(shop_zone()).date() + timedelta(days=1)
+        return local_moment(tomorrow, time(10, 0))
+    if preset:
+        raise ServiceError("snooze_invalid", field="until")
+    return parse_local(raw_until, "until")
+
+
+def parse_local(raw, field: str) -> datetime:
+    """A shop-local ``YYYY-MM-DDTHH:MM`` (what a datetime-local input sends) as a UTC moment."""
+    text = str(raw or "").strip()
+    for layout in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):  # browsers may add the seconds
+        try:
+            moment = datetime.strptime(text, layout)
+            break
+        except ValueError:
+            continue
+    else:
+        raise ServiceError("task_due_invalid", field=field)
+    return moment.replace(tzinfo=shop_zone()).astimezone(ZoneInfo("UTC"))
+
+
+def _own(model, raw):
+    try:
+        found = scoped_get(model, int(str(raw).strip()))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise ServiceError("task_call_invalid", field="call_id")
+    return found
+
+
+def _own_customer(raw):
+    try:
+        return crm.live(crm.customer_or_404(raw))
+    except ServiceError as error:
+        raise ServiceError("task_customer_invalid", field="customer_id") from error
+
+
+def _shop() -> Tenant | None:
+    return scoped_get(Tenant, current_tenant_id())
+
+
 # --- the shop's clock: what "today" is --------------------------------------------------------
 
 
 def shop_zone() -> ZoneInfo:
-    tenant = scoped_get(Tenant, current_tenant_id())
+    tenant = _shop()
     return ZoneInfo(tenant.timezone if tenant else "UTC")
 
 
@@ -252,6 +343,13 @@ def due_today(membership_id: int | None, now: datetime | None = None) -> list[Ta
     _, end = local_day(now)
     query = _whose(select(Task).where(Task.status == "open", Task.due_at < end), membership_id)
     return list(db.scalars(query.order_by(Task.due_at, Task.id).limit(LIST_LIMIT)))
+
+
+def due_today_count(membership_id: int | None, now: datetime | None = None) -> int:
+    """The navigation's badge: as many as ``due_today`` lists, counted by the database."""
+    _, end = local_day(now)
+    query = select(func.count()).select_from(Task).where(Task.status == "open", Task.due_at < end)
+    return db.scalar(_whose(query, membership_id)) or 0
 
 
 # --- helpers ----------------------------------------------------------------------------------

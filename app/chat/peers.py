@@ -50,6 +50,7 @@ def agents_room(tenant_id: int) -> str:
 
 
 def member_room(tenant_id: int, membership_id: int) -> str:
+    """One agent's sockets (every tab and device): what is for them alone, like a call's card."""
     return f"t:{tenant_id}:member:{membership_id}"
 
 

@@ -1,5 +1,5 @@
 """calls: a callback task counts the missed calls it stands for, and names the answered call
-that closed it
+that closed it; an index for the clock's look for tasks that became due
 
 Revision ID: 0017
 Revises: 0015
@@ -16,6 +16,8 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TO_TELL = "due_notified_at IS NULL AND status <> 'done'"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("call_tasks") as batch_op:
@@ -28,10 +30,18 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+        batch_op.create_index(
+            "ix_call_tasks_to_tell",
+            ["due_at"],
+            unique=False,
+            postgresql_where=sa.text(TO_TELL),
+            sqlite_where=sa.text(TO_TELL),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("call_tasks") as batch_op:
+        batch_op.drop_index("ix_call_tasks_to_tell")
         batch_op.drop_constraint(
             batch_op.f("fk_call_tasks_closed_by_call_id_calls"), type_="foreignkey"
         )
