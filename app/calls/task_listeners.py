@@ -11,9 +11,9 @@ call's task exists by the time the provider's webhook is answered).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, time, timedelta
 
+import phonenumbers
 from flask_babel import force_locale, gettext
 from sqlalchemy import select, text
 
@@ -25,8 +25,6 @@ from app.crm.signals import order_recorded, order_status_changed
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
-
-log = logging.getLogger(__name__)
 
 UNANSWERED = ("missed", "busy", "failed")
 FOLLOW_UP_HOUR = time(10, 0)  # shop-local: late enough to call, early enough to reach people
@@ -113,10 +111,22 @@ def _lock_number(phone: str) -> None:
 def _callback_title(call: Call) -> str:
     """In the shop's language: the task is the shop's, whoever reads it first."""
     customer = crm.live(_customer(call.customer_id))
-    who = (customer.name if customer is not None else "") or call.customer_number
     tenant = scoped_get(Tenant, current_tenant_id())
+    who = customer.name if customer is not None else ""
+    who = who or _readable(call.customer_number, tenant.country if tenant else "CN")
     with force_locale(tenant.locale if tenant else "zh_CN"):
         return gettext("Call back %(who)s", who=who)
+
+
+def _readable(number: str, country: str) -> str:
+    """As the shop's people write it: 139 0000 0002 at home, +1 201-555-0123 abroad."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return number
+    style = phonenumbers.PhoneNumberFormat
+    home = phonenumbers.region_code_for_number(parsed) == country
+    return phonenumbers.format_number(parsed, style.NATIONAL if home else style.INTERNATIONAL)
 
 
 def _customer(customer_id: int | None):

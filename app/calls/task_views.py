@@ -23,7 +23,7 @@ from app.calls.views import bp
 from app.chat.presence import agent_names
 from app.crm import service as crm
 from app.forms import act
-from tenants.db import db, scoped_get, utcnow
+from tenants.db import db, scoped_get
 from tenants.errors import ServiceError
 from tenants.models import Membership
 from tenants.permissions import admin_required
@@ -41,6 +41,7 @@ class TaskView:
     customer_id: int | None
     customer_name: str
     assignee: str
+    done_by: str
     closed_by: Call | None
 
 
@@ -103,6 +104,7 @@ def present(found: list[Task]) -> dict[int, TaskView]:
             customer_id=customer.id if customer is not None else None,
             customer_name=(customer.name if customer is not None else "") or "",
             assignee=names.get(task.assignee_id, "") if task.assignee_id else "",
+            done_by=names.get(task.done_by_id, "") if task.done_by_id else "",
             closed_by=calls.get(task.closed_by_call_id),
         )
     return views
@@ -151,7 +153,7 @@ def tasks_page():
         views=present(shown),
         members=_members(),
         outcomes=tasks.OUTCOMES,
-        now=utcnow(),
+        day=tasks.local_day(),
         limit=tasks.LIST_LIMIT,
         default_due=_default_due(),
     )
@@ -271,7 +273,6 @@ def calls_due_today() -> dict:
         "tasks": shown,
         "total": tasks.due_today_count(_me()),
         "views": present(shown),
-        "now": utcnow(),
         "day_start": tasks.local_day()[0],
     }
 

@@ -24,6 +24,7 @@ from app.crm import service as crm
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
+from tenants.plans import entitlements
 
 OUTCOMES = {
     "reached": _l("Reached"),
@@ -152,12 +153,15 @@ def reassign(task: Task, assignee_id: int | None) -> Task:
 
 def announce_if_due(task: Task) -> bool:
     """Tell the assignee (or every agent, for the queue's tasks) that ``task`` is due, once:
-    after this unit commits, and never again for the same due time."""
+    after this unit commits, and never again for the same due time. A shop without the calls
+    feature keeps its tasks (they are there on upgrade) but nobody is told."""
     now = utcnow()
     if task.status == "done" or task.due_at > now or task.due_notified_at is not None:
         return False
     task.status, task.due_notified_at = "open", now
     db.flush()
+    if not entitlements(_shop()).has("calls"):
+        return False
     room = (
         member_room(task.tenant_id, task.assignee_id)
         if task.assignee_id is not None

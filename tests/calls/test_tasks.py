@@ -99,7 +99,7 @@ def test_a_missed_call_is_a_callback_task_when_the_webhook_answers(app, client, 
     assert task.source_key == f"call:{call_id(a, 'm1')}"
     assert (task.status, task.call_id, task.assignee_id) == ("open", call_id(a, "m1"), None)
     assert started - timedelta(seconds=1) <= task.due_at <= utcnow()
-    assert CALLER in task.title  # nobody known by this number: the number names it
+    assert task.title == "回拨 139 0000 0002"  # nobody known by it: the number, shop's language
     assert task.due_notified_at is not None
     # due now, for the shop's queue: every agent of the shop is told, no one elsewhere
     told = events(agent, "/agent", "task_due")
@@ -608,3 +608,15 @@ def test_another_shops_tasks_and_rules_are_not_found(client, two_tenants):
     after = [(t.id, t.status, t.assignee_id, t.due_at) for t in db.scalars(select(Task))]
     assert after == before and db.get(FollowUpRule, a.follow_up_rule.id) is not None
     bind_tenant(None)
+
+
+def test_a_locked_shops_missed_call_is_kept_but_nobody_is_told(app, client, two_tenants):
+    a = two_tenants.a
+    agent = agent_socket(app, client, a.agent)
+    set_tenant(a, plan_code="free", trial_plan_code=None, trial_ends_at=None)
+    agent.get_received("/agent")
+    post(client, a, ring("locked"))
+    post(client, a, end("locked"))
+    [task] = callbacks(a)  # there when the shop upgrades
+    assert task.status == "open"
+    assert events(agent, "/agent", "task_due") == []
