@@ -21,16 +21,6 @@ def rules() -> list[FollowUpRule]:
     return list(db.scalars(query))
 
 
-def rule_or_404(rule_id) -> FollowUpRule:
-    try:
-        rule = scoped_get(FollowUpRule, int(rule_id))
-    except (TypeError, ValueError):
-        rule = None
-    if rule is None:
-        raise ServiceError("not_found")
-    return rule
-
-
 def save_rule(rule: FollowUpRule | None, data: dict) -> FollowUpRule:
     """Create (``rule`` None) or change a rule from the form's fields; a refusal changes
     nothing."""

@@ -98,16 +98,6 @@ def by_source(source_key: str) -> Task | None:
     return db.scalar(select(Task).where(Task.source_key == source_key))
 
 
-def task_or_404(task_id) -> Task:
-    try:
-        task = scoped_get(Task, int(task_id))
-    except (TypeError, ValueError):
-        task = None
-    if task is None:
-        raise ServiceError("not_found")
-    return task
-
-
 def complete(task: Task, outcome: str, note: str, membership_id: int | None) -> Task:
     """Mark the call made, with how it went; on the customer's timeline when there is one."""
     if task.status == "done":

@@ -33,8 +33,11 @@ function offerRefresh() {
   first.before(waiting);
 }
 
+const shownIds = () => new Set([...document.querySelectorAll("[data-live-tasks] [data-task-id]")].map((el) => el.dataset.taskId));
+
 async function refresh(force = false) {
   if (!force && busy()) return offerRefresh();
+  const before = shownIds();
   const answer = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
   if (!answer.ok) return;
   const page = new DOMParser().parseFromString(await answer.text(), "text/html");
@@ -48,12 +51,27 @@ async function refresh(force = false) {
   }
   if (waiting) waiting.remove();
   waiting = null;
+  for (const item of document.querySelectorAll("[data-live-tasks] [data-task-id]")) {
+    if (!before.has(item.dataset.taskId)) item.classList.add("fresh");
+  }
+}
+
+function notify(task) {
+  // the browser's own notification, when the agent allowed them (the chat pages ask)
+  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+  try {
+    const note = new Notification(task.title || task.phone, { body: task.phone, tag: "task-" + task.id });
+    note.onclick = () => { window.focus(); note.close(); };
+  } catch { /* some browsers allow notifications only from a service worker */ }
 }
 
 if (live().length && typeof io === "function") {
   // eslint-disable-next-line no-undef
   const socket = io("/agent", { transports: ["websocket", "polling"] });
-  socket.on("task_due", () => refresh());
+  socket.on("task_due", (task) => {
+    notify(task || {});
+    refresh();
+  });
   socket.on("disconnect", (reason) => {
     if (reason === "io server disconnect") location.reload(); // access revoked: the page says why
   });
