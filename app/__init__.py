@@ -107,22 +107,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
-    from app.calls import card as calls_card  # noqa: F401  (its routes join the calls blueprint)
-    from app.calls import hooks as calls_hooks
-    from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
-    from app.calls import (
-        pop_listeners,  # noqa: F401  (the screen pop hears calls ring)
-        recordings,  # noqa: F401  (its routes join the calls blueprint)
-    )
-    from app.calls import settings as calls_settings  # noqa: F401  (its routes join calls' bp)
-    from app.calls import twilio_hooks as calls_twilio
-    from app.calls import views as calls_views
+    from app import calls
 
-    for provider_hooks in (calls_hooks.bp, calls_twilio.bp):
-        csrf.exempt(provider_hooks)  # providers sign their requests; there is no form
-        limiter.exempt(provider_hooks)  # a shop's PBX or Twilio posts every call's events
-        app.register_blueprint(provider_hooks)
-    app.register_blueprint(calls_views.bp)
+    calls.init_app(app)
 
     from billing import views as billing_views
 
@@ -165,6 +152,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         db.remove()  # one session per request: nothing cached carries into the next
 
     register_template_helpers(app)
+    from app import slots
+
+    slots.init_app(app)  # paid modules' boxes on other modules' pages
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["support_email"] = app.config["SUPPORT_EMAIL"]
     jobs.init_app(app)  # last: every module's jobs are registered by now

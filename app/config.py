@@ -126,6 +126,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # A recording's download (a job): the whole fetch's deadline, and the largest file kept
         "CALL_RECORDING_TIMEOUT_SECONDS": float(env.get("CALL_RECORDING_TIMEOUT_SECONDS", 60)),
         "CALL_RECORDING_MAX_BYTES": int(env.get("CALL_RECORDING_MAX_BYTES", 64 * 1024 * 1024)),
+        # How often the clock looks for tasks that became due, to tell their assignees.
+        "CALL_TASKS_DUE_SECONDS": float(env.get("CALL_TASKS_DUE_SECONDS", 30)),
         "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", 7)),
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         # How often the clock looks for idle chats to close and unanswered ones to mail about.

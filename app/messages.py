@@ -248,6 +248,19 @@ MESSAGES = {
         "That customer has %(max)s phone numbers already: remove one on their record first."
     ),
     "call_outcome_invalid": lazy_gettext("Choose one of the outcomes listed."),
+    # call tasks and follow-up rules (app/calls/tasks.py, follow_ups.py)
+    "task_done": lazy_gettext("This task is already done."),
+    "outcome_invalid": lazy_gettext("Choose how the call went."),
+    "task_due_invalid": lazy_gettext("Give a date and time, like 2026-12-20 15:30."),
+    "task_customer_invalid": lazy_gettext("This customer is not one of your shop's."),
+    "task_call_invalid": lazy_gettext("This call is not one of your shop's."),
+    "task_phone_required": lazy_gettext("Give a phone number to call."),
+    "assignee_invalid": lazy_gettext(
+        "Choose an active member of your shop, or anyone (the queue)."
+    ),
+    "snooze_past": lazy_gettext("Choose a time that is still to come."),
+    "snooze_invalid": lazy_gettext("Choose when the task comes back."),
+    "follow_up_days_invalid": lazy_gettext("Give a number of days from 0 to %(max)s."),
 }
 
 

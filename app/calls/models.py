@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import Base, TenantScoped, utcnow
@@ -194,6 +194,13 @@ class Task(TenantScoped, Base):
         # what made the task ("call:12", "callback:5", "rule:3:order:9"): made once
         UniqueConstraint("tenant_id", "source_key", name="uq_call_task_source"),
         Index("ix_call_tasks_due", "tenant_id", "status", "due_at"),
+        # the clock's look across shops for tasks that became due and were not yet told
+        Index(
+            "ix_call_tasks_to_tell",
+            "due_at",
+            postgresql_where=text("due_notified_at IS NULL AND status <> 'done'"),
+            sqlite_where=text("due_notified_at IS NULL AND status <> 'done'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,6 +227,12 @@ class Task(TenantScoped, Base):
     outcome: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     due_notified_at: Mapped[datetime | None]  # the clock told the assignee it is due
+    # missed calls from this number the open callback task stands for (one task, not a pile)
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
+    # the answered call that closed this callback task by itself (the customer was reached)
+    closed_by_call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL")
+    )
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL")

@@ -132,6 +132,7 @@ def upsert_order(payload: dict) -> tuple[Order, bool]:
 
 def update_order(order: Order, changes: dict) -> Order:
     """Apply a status (and total/items) change; the same values again are a no-op."""
+    previous = order.status
     if "status" in changes:
         status = _status(changes["status"])
         if status != order.status:
@@ -148,6 +149,8 @@ def update_order(order: Order, changes: dict) -> Order:
         order.items = _items(changes["items"])
     db.flush()
     refresh_totals(scoped_get(Customer, order.customer_id))
+    if order.status != previous:
+        signals.order_status_changed.send(order, previous=previous)
     return order
 
 

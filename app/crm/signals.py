@@ -11,3 +11,6 @@ visitor_identified = domain_event("visitor_identified")
 customer_merged = domain_event("customer_merged")
 # A new order (sender: the Order), from the API, an import or the demo data.
 order_recorded = domain_event("order_recorded")
+# An order's status changed (sender: the Order; ``previous``: the status it had). A new
+# order's first status comes with ``order_recorded``.
+order_status_changed = domain_event("order_status_changed")

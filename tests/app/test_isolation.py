@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.api.models import ApiKey
-from app.calls.models import AgentLine, Call, CallConnection, CallNumber
+from app.calls.models import AgentLine, Call, CallConnection, CallNumber, FollowUpRule, Task
 from app.calls.recordings import recording_path
 from app.chat.models import (
     Attachment,
@@ -57,6 +57,8 @@ ID_ARGUMENTS = {
     "number_id": lambda shop: shop.call_number.id,
     "line_id": lambda shop: shop.agent_line.id,
     "call_id": lambda shop: shop.call.id,
+    "task_id": lambda shop: shop.task.id,
+    "follow_up_id": lambda shop: shop.follow_up_rule.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -126,6 +128,8 @@ def state_of(shop):
             CallNumber,
             AgentLine,
             Call,
+            Task,
+            FollowUpRule,
         )
     }
     bind_tenant(None)

@@ -46,3 +46,14 @@ def test_identified_visitors_new_orders_and_merges_are_published(two_tenants):
     with heard(signals.customer_merged) as merged:
         crm.merge(target, source, shop.owner.id)
     assert merged == [(target, {"source_id": source_id})]
+
+
+def test_an_orders_status_change_is_published_once_per_change(two_tenants):
+    bind_tenant(two_tenants.a.tenant.id)
+    order = {"order_id": "SO-8", "status": "paid", "customer": {"phone": "13900000000"}}
+    stored, _ = crm.upsert_order(order)
+    with heard(signals.order_status_changed) as changed:
+        crm.upsert_order({**order, "status": "shipped"})  # the API's "news" for a known order
+        crm.update_order(stored, {"status": "SHIPPED", "total": "12"})  # the same status
+        crm.update_order(stored, {"status": "delivered"})
+    assert changed == [(stored, {"previous": "paid"}), (stored, {"previous": "shipped"})]
