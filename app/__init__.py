@@ -106,6 +106,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
+    from app.calls import (
+        callback_bridge,
+        callback_jobs,  # noqa: F401  (its job places callbacks)
+        callback_listeners,  # noqa: F401  (an unanswered callback becomes a task)
+        callback_views,  # noqa: F401  (its routes join the calls blueprint)
+        callback_widget,
+    )
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
     from app.calls import views as calls_views
@@ -114,6 +121,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.exempt(calls_hooks.bp)  # a shop's PBX posts every call's events
     app.register_blueprint(calls_hooks.bp)
     app.register_blueprint(calls_views.bp)
+    csrf.exempt(callback_bridge.bp)  # Twilio signs its requests; there is no form
+    limiter.exempt(callback_bridge.bp)
+    app.register_blueprint(callback_bridge.bp)
+    app.register_blueprint(callback_widget.bp)
 
     from billing import views as billing_views
 
