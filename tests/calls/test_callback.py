@@ -535,7 +535,7 @@ def test_admins_set_the_callback_up(app, client, two_tenants):
     number = twilio_number(app, a, "auth-a")
     login(client, a.owner)
     page = client.get("/console/calls/callback")
-    assert page.status_code == 200 and "Offer “Call me back” in the chat widget" in page.get_data(
+    assert page.status_code == 200 and "Offer a free callback in the chat widget" in page.get_data(
         True
     )
     saved = client.post(
