@@ -15,7 +15,7 @@ import logging
 import requests
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.base.exceptions import TwilioException
 
 from app.calls import callbacks
@@ -111,11 +111,11 @@ def agent_line() -> AgentLine | None:
         return None
     last = dict(
         db.execute(
-            select(Call.agent_id, Call.started_at)
+            select(Call.agent_id, func.max(Call.started_at))
             .where(Call.kind == "callback", Call.agent_id.in_([ln.membership_id for ln in lines]))
-            .order_by(Call.started_at)
+            .group_by(Call.agent_id)
         ).all()
-    )  # the latest of each agent wins: ordered ascending
+    )
 
     def turn(line):
         return (last.get(line.membership_id) is not None, last.get(line.membership_id), line.id)

@@ -46,7 +46,6 @@ REFUSED_TYPES = {
     PhoneNumberType.SHARED_COST,
     PhoneNumberType.UNKNOWN,
 }
-LIMIT_FIELDS = ("per_visitor_daily", "per_ip_daily", "per_phone_daily")
 
 MESSAGES.update(
     {

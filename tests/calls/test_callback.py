@@ -597,3 +597,17 @@ def test_preferred_times_and_openings():
         "Mon–Fri 09:00–18:00; Sat 10:00–16:00"
     )
     assert callbacks.hours_text(weekdays, "zh_CN") == "周一–周五 09:00–18:00"
+
+
+def test_callbacks_take_turns_among_the_agents_online(app, client, two_tenants, fake_twilio):
+    a = two_tenants.a
+    enable(a)
+    twilio_number(app, a, "auth-a")
+    agent_online_with_phone(a, a.agent)
+    agent_online_with_phone(a, a.owner, phone="+8613700000002")
+    for phone in ("+8613912345678", "+8613912345679", "+8613912345670"):
+        assert ask(client, a, visitor_token(client, a), phone=phone).status_code == 201
+        wait_for_jobs()
+    rung = [sent["form"]["To"][0] for sent in fake_twilio.calls_created()]
+    assert len(rung) == 3 and len(set(rung[:2])) == 2  # both agents rung before either again
+    assert rung[2] == rung[0]
