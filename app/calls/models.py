@@ -242,3 +242,29 @@ class Task(TenantScoped, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CallSettings(TenantScoped, Base):
+    """One row per shop: the widget's free callback (免费电话) — whether it is offered, to which
+    countries, with what consent text, from which number, and how often one visitor, one
+    address or one phone number may ask per day (callback fraud to premium numbers is a known
+    abuse: the limits and the country list keep a shop's bill its own)."""
+
+    __tablename__ = "call_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_call_settings_tenant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_enabled: Mapped[bool] = mapped_column(default=False)
+    # ISO 3166 codes the widget accepts numbers of; made with the shop's own country
+    callback_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_text: Mapped[str] = mapped_column(Text, default="")  # empty: the translated default
+    # the number callbacks ring the agent from (a Twilio number); none: callback tasks only
+    callback_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_numbers.id", ondelete="SET NULL")
+    )
+    # what the visitor is told to expect in hours ("within N minutes")
+    callback_minutes: Mapped[int] = mapped_column(default=15)
+    per_visitor_daily: Mapped[int] = mapped_column(default=3)
+    per_ip_daily: Mapped[int] = mapped_column(default=10)
+    per_phone_daily: Mapped[int] = mapped_column(default=3)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

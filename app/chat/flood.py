@@ -20,6 +20,7 @@ DEFAULT_LIMITS = {
     "leave": "5/minute",  # left messages, per address
     "upload": "10/minute",  # per visitor
     "identify": "20/minute",  # Huike.identify, per visitor: a page load sends one
+    "callback": "20/minute",  # the widget's callback form and offer, per visitor
 }
 
 

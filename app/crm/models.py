@@ -12,7 +12,7 @@ from tenants.db import Base, TenantScoped, utcnow
 
 FIELD_KINDS = ("text", "number", "date", "choice")
 # How a customer first reached the shop.
-SOURCES = ("chat", "left_message", "identify", "api", "import", "manual", "order")
+SOURCES = ("chat", "left_message", "identify", "api", "import", "manual", "order", "callback")
 
 
 class Customer(TenantScoped, Base):

@@ -35,6 +35,7 @@ SOURCE_NAMES = {
     "import": _l("Import"),
     "manual": _l("Entered by hand"),
     "order": _l("Order"),
+    "callback": _l("Callback request"),
 }
 # Where visits came from (app/chat/sources.py); a campaign's own utm_source shows as given.
 VISIT_SOURCE_NAMES = {

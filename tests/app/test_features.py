@@ -175,6 +175,11 @@ FREE_BY_DESIGN = {
     # providers' webhooks: recorded on every plan (providers retry what fails), popped on Pro
     "calls_hooks",
     "calls_twilio",  # Twilio's: the same, and a locked shop's phones still ring
+    # a callback Twilio is already placing is bridged whatever the plan became meanwhile
+    "calls_bridge",
+    # the widget's callback: the site key names the shop inside the view, which answers the
+    # locked shape itself (tests/calls/test_callback.py)
+    "calls_widget",
 }
 # Views of a gated blueprint that need no shop: the API's public contract.
 OPEN_BY_DESIGN = {"api.openapi_document"}

@@ -3,6 +3,7 @@
 import { io } from "socket.io-client";
 import css from "./panel.css";
 import { STRINGS, fmt } from "./i18n.js";
+import { offerOf, checkCallback, callbackBody } from "./callback.js";
 import { splitLinks } from "./links.js";
 import { MessageStore } from "./store.js";
 import { throttle, uuid } from "./util.js";
@@ -14,6 +15,8 @@ const ICON_X = "M6 6l12 12M18 6L6 18";
 const ICON_CLIP =
   "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
 const ICON_SEND = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a1 1 0 0 0-1.39 1.16L4 11l9 1-9 1-1.99 6.24a1 1 0 0 0 1.39 1.16z";
+const ICON_PHONE =
+  "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z";
 const ACK_MS = 8000; // a send not acknowledged by then says "not sent — retry"
 
 /** Tiny element builder. Text is only ever inserted as text nodes / textContent. */
@@ -75,6 +78,8 @@ function create(ctx) {
   let noticeTimer;
   let leaveDone = false;
   let lastDraft = "";
+  let offer = null; // the shop's free callback (GET /w/api/callback), when it offers one
+  let calling = false; // the callback form is shown
 
   // ---------- DOM ----------
   const style = h("style");
@@ -82,12 +87,16 @@ function create(ctx) {
   const title = h("div", { class: "t", id: "hk-title" });
   const sub = h("div", { class: "s" });
   const closeBtn = h("button", { class: "ic", type: "button", "aria-label": S.close, onclick: () => close() }, icon(ICON_CLOSE));
+  // the callback's entries, shown once the shop says it offers one: in the header, and atop the leave-message form
+  const cbBtn = h("button", { class: "ic hide", type: "button", "aria-label": S.callback, title: S.callback, onclick: () => showCallback(true) }, icon(ICON_PHONE));
+  const cbLink = h("button", { class: "lk hide", type: "button", onclick: () => showCallback(true) }, icon(ICON_PHONE), S.cbOffer);
   const greet = config.greeting ? h("div", { class: "m a" }, h("div", { class: "bb", text: config.greeting })) : null;
   const list = h("div", { class: "l", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
   const typing = h("div", { class: "ty", "aria-live": "polite" });
   const chooser = h("div", { class: "g", role: "group", "aria-label": S.chooseGroup }, h("p", { text: S.chooseGroup }));
   const leave = h("div", { class: "hide" });
-  const scroller = h("div", { class: "sc" }, greet, list, chooser, leave, typing);
+  const cb = h("div", { class: "hide" });
+  const scroller = h("div", { class: "sc" }, greet, list, chooser, leave, cb, typing);
   const notice = h("div", { class: "nt", role: "status", hidden: true });
   const input = h("textarea", { rows: "1", placeholder: S.placeholder, "aria-label": S.placeholder + " " + S.hint, title: S.hint, maxlength: "5000" });
   const file = h("input", { type: "file", class: "hide", tabindex: "-1", "aria-hidden": "true" });
@@ -98,7 +107,7 @@ function create(ctx) {
     "div",
     { class: "p", role: "dialog", "aria-labelledby": "hk-title", hidden: true },
     style,
-    h("div", { class: "h" }, h("div", { class: "ht" }, title, sub), closeBtn),
+    h("div", { class: "h" }, h("div", { class: "ht" }, title, sub), cbBtn, closeBtn),
     scroller,
     notice,
     composer,
@@ -140,7 +149,7 @@ function create(ctx) {
 
   // ---------- helpers ----------
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
-  const toBottom = () => leave.classList.contains("hide") && (scroller.scrollTop = scroller.scrollHeight); // not over the form
+  const toBottom = () => leave.classList.contains("hide") && !calling && (scroller.scrollTop = scroller.scrollHeight); // not over a form
 
   function say(e) {
     let text = S.generic;
@@ -170,12 +179,14 @@ function create(ctx) {
 
   function view() {
     const offline = !available && !active() && !store.items.some((it) => !it.m && (it.state === "sending" || it.state === "failed"));
-    leave.classList.toggle("hide", !offline);
-    composer.classList.toggle("hide", offline);
-    list.classList.toggle("hide", offline);
-    if (greet) greet.classList.toggle("hide", offline);
-    chooser.classList.toggle("hide", offline || !needGroup());
-    if (offline) buildLeave();
+    const chatting = !offline && !calling;
+    leave.classList.toggle("hide", !offline || calling);
+    cb.classList.toggle("hide", !calling);
+    composer.classList.toggle("hide", !chatting);
+    list.classList.toggle("hide", !chatting);
+    if (greet) greet.classList.toggle("hide", !chatting);
+    chooser.classList.toggle("hide", !chatting || !needGroup());
+    if (offline && !calling) buildLeave();
     header();
   }
 
@@ -539,8 +550,98 @@ function create(ctx) {
           show("", S.network);
         });
     });
-    leave.append(h("div", { class: "f" }, h("p", { class: "t", text: S.leaveTitle })), form);
+    leave.append(h("div", { class: "f" }, h("p", { class: "t", text: S.leaveTitle }), cbLink), form);
   }
+
+  // ---------- free callback ----------
+  function showCallback(on) {
+    calling = on;
+    if (on) buildCallback();
+    view();
+    scroller.scrollTop = 0;
+    const f = on ? cb.querySelector("select,input,.ok") : leave.classList.contains("hide") ? input : leave.querySelector("input");
+    if (f) f.focus({ preventScroll: true });
+  }
+
+  function buildCallback() {
+    if (cb.firstChild) return;
+    const err = h("div", { class: "fe", role: "alert" });
+    const fields = {};
+    const labelled = (name, text, el, extra) => {
+      el.id = "hk-c-" + name;
+      el.setAttribute("aria-describedby", el.id + "-e");
+      const e = h("div", { class: "fe", id: el.id + "-e" });
+      fields[name] = [el, e];
+      return h("label", { for: el.id }, text, el, extra || null, e);
+    };
+    const countries = offer.countries;
+    const country = h("select", { name: "country" });
+    countries.forEach((c) => country.append(h("option", { value: c.code, text: c.name })));
+    const phone = h("input", { type: "tel", name: "phone", autocomplete: "tel", maxlength: "40", inputmode: "tel" });
+    const at = h("input", { type: "datetime-local", name: "at", min: offer.min, max: offer.max, step: "60" });
+    const consent = h("input", { type: "checkbox", name: "consent", id: "hk-c-consent", "aria-describedby": "hk-c-consent-e" });
+    const consentErr = h("div", { class: "fe", id: "hk-c-consent-e" });
+    fields.consent = [consent, consentErr];
+    const btn = h("button", { class: "pb", type: "submit", text: S.cbSubmit });
+    const back = h("button", { class: "lk", type: "button", text: S.cbBack, onclick: () => showCallback(false) });
+    const form = h(
+      "form",
+      { class: "f", novalidate: true },
+      h("p", { text: S.cbIntro }),
+      offer.hours ? h("p", { class: "hn", text: fmt(S.cbHours, { hours: offer.hours }) }) : null,
+      countries.length > 1 ? labelled("country", S.cbCountry, country) : null,
+      labelled("phone", S.cbPhone, phone),
+      labelled("at", fmt(S.cbTime, { zone: offer.zone || "" }), at, h("span", { class: "hn", text: S.cbTimeHint })),
+      h("div", { class: "cs" }, h("label", { class: "ck", for: "hk-c-consent" }, consent, h("span", { text: offer.consent })), consentErr),
+      err,
+      btn
+    );
+    const show = (name, msg) => {
+      const f = fields[name];
+      if (!f) return (err.textContent = msg);
+      f[1].textContent = msg;
+      f[0].setAttribute("aria-invalid", "true");
+    };
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      for (const n in fields) (fields[n][1].textContent = ""), fields[n][0].removeAttribute("aria-invalid");
+      const v = { phone: phone.value.trim(), consent: consent.checked, at: at.value, country: countries.length > 1 ? country.value : "" };
+      const problems = checkCallback(v, S);
+      for (const n in problems) show(n, problems[n]);
+      if (Object.keys(problems).length) return (form.querySelector('[aria-invalid="true"]') || phone).focus();
+      btn.disabled = true;
+      ctx.ready
+        .then(() => fetch(base + "/w/api/callback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(callbackBody(v, { k, t: ctx.token(), url: location.href, lang: ctx.lang })), credentials: "omit" }))
+        .then((r) => r.json().then((j) => ({ ok: r.ok, j })))
+        .then(({ ok, j }) => {
+          btn.disabled = false;
+          if (ok) {
+            cb.textContent = "";
+            const done = h("div", { class: "ok", role: "status", tabindex: "-1", text: j.message || S.leaveThanks });
+            cb.append(h("div", { class: "f" }, done, back));
+            return done.focus();
+          }
+          show(j && j.field, (j && j.message) || S.generic);
+          (form.querySelector('[aria-invalid="true"]') || btn).focus();
+        })
+        .catch(() => {
+          btn.disabled = false;
+          show("", S.network);
+        });
+    });
+    cb.append(h("div", { class: "cbh" }, h("p", { class: "t", text: S.callback }), back), form);
+  }
+
+  // whether the shop offers a callback here: asked once the visitor has a token
+  ctx.ready
+    .then(() => fetch(base + "/w/api/callback?k=" + encodeURIComponent(k) + "&t=" + encodeURIComponent(ctx.token() || "") + "&lang=" + ctx.lang, { credentials: "omit" }))
+    .then((r) => (r.ok ? r.json() : null))
+    .then((j) => {
+      offer = offerOf(j);
+      if (offer) cbBtn.classList.remove("hide"), cbLink.classList.remove("hide");
+    })
+    .catch(() => 0);
 
   // ---------- greetings (agent invitations, rules) ----------
   function showGreetings(force) {
