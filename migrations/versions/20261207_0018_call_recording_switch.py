@@ -1,7 +1,7 @@
 """calls: a Twilio connection's switch to record inbound calls
 
-Revision ID: 0021
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 09:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
-down_revision: str | None = "0015"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
