@@ -84,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(placeholder)
     app.register_blueprint(views.bp)
 
+    from app.api import calls as api_calls
     from app.api import console as api_console
     from app.api import views as api_views
     from app.crm import (
@@ -98,6 +99,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     csrf.exempt(api_views.bp)  # API keys, not cookies: nothing for a forged form to ride on
     app.register_blueprint(api_views.bp)
+    csrf.exempt(api_calls.bp)
+    app.register_blueprint(api_calls.bp)
     app.register_blueprint(api_console.bp)
     app.register_blueprint(crm_views.bp)
     app.register_blueprint(crm_panel.bp)
@@ -108,6 +111,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import log_listeners  # noqa: F401  (calls on the customers' timelines)
     from app.calls import views as calls_views
 
     csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form

@@ -11,3 +11,7 @@ visitor_identified = domain_event("visitor_identified")
 customer_merged = domain_event("customer_merged")
 # A new order (sender: the Order), from the API, an import or the demo data.
 order_recorded = domain_event("order_recorded")
+# A customer has phone numbers they did not have (sender: the Customer; ``phones``: E.164),
+# entered, linked by an agent, or learnt from a chat, an order or the API: what other modules
+# knew of those numbers (calls) can join the customer.
+phones_added = domain_event("phones_added")

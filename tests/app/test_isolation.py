@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.api.models import ApiKey
+from app.calls.models import Call
 from app.chat.models import (
     Attachment,
     Conversation,
@@ -51,6 +52,7 @@ ID_ARGUMENTS = {
     "order_id": lambda shop: shop.order.external_id,  # /api/v1: the shop's own order id
     "key_id": lambda shop: shop.api_key.id,
     "refusal_id": lambda shop: shop.widget_refusal_id,
+    "call_id": lambda shop: shop.call.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -101,6 +103,7 @@ def state_of(shop):
             SavedFilter,
             ApiKey,
             WidgetRefusal,
+            Call,
         )
     }
     bind_tenant(None)
