@@ -79,6 +79,10 @@ def filter_params(source) -> dict[str, str]:
 def index():
     tenant = current_user.tenant
     params = filter_params(request.args)
+    if any(not value.strip() for value in request.args.values()):
+        # the form sends its empty filters too: the address keeps only those that filter
+        after = request.args.get("after", "").strip()
+        return redirect(url_for(".index", **params, **({"after": after} if after else {})))
     rows, next_after, error = [], None, None
     try:
         log_filter = log.read_filter(params, tenant.timezone)

@@ -32,9 +32,8 @@ FILTER_NAMES = {
     "direction": _l("Direction"),
     "status": _l("Status"),
     "agent": _l("Agent"),
-    "number": _l("Number"),
+    "number": _l("Phone number"),
 }
-KIND_NAMES = {"call": _l("Call"), "callback": _l("Callback")}
 
 
 def status_name(status: str, direction: str) -> str:

@@ -218,6 +218,16 @@ def test_filters_combine_and_the_export_button_keeps_them(client, two_tenants, s
     assert "/console/calls/export.csv?direction=in&amp;number=%2B86" in page
 
 
+def test_the_forms_empty_filters_leave_the_address(client, two_tenants):
+    login(client, two_tenants.a.owner)
+    form = {"from": "", "to": "", "direction": "in", "status": "", "agent": "", "number": " "}
+    response = client.get(LOG, query_string=form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/calls?direction=in"
+    paged = client.get(LOG, query_string={**form, "after": "x,1"})
+    assert paged.headers["Location"] == "/console/calls?direction=in&after=x,1"
+
+
 @pytest.mark.parametrize(
     ("params", "words_"),
     [
@@ -228,8 +238,8 @@ def test_filters_combine_and_the_export_button_keeps_them(client, two_tenants, s
         ({"status": "lost"}, "Status: This filter value is not valid."),
         ({"agent": "bob"}, "Agent: This filter value is not valid."),
         ({"agent": "１２"}, "Agent: This filter value is not valid."),  # full-width digits
-        ({"number": "abc"}, "Number: This filter value is not valid."),
-        ({"number": "+-"}, "Number: This filter value is not valid."),
+        ({"number": "abc"}, "Phone number: This filter value is not valid."),
+        ({"number": "+-"}, "Phone number: This filter value is not valid."),
         ({"after": "garbage"}, "This page link is not valid."),
     ],
 )
