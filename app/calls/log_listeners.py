@@ -38,7 +38,6 @@ def keep_on_timeline(call: Call) -> None:
             "duration": call.duration,
             "agent_id": call.agent_id,
             "outcome": call.outcome,
-            "recording": bool(call.recording_file or call.recording_url),
         },
         occurred_at=call.started_at,
     )

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from app.calls import log, words
+from app.calls.log_listeners import keep_on_timeline
 from app.calls.models import CALL_STATUSES, DIRECTIONS, AgentLine, Call, CallConnection
 from app.crm import service as crm
 from app.crm.models import TimelineEntry
@@ -513,7 +514,6 @@ def test_a_call_is_one_timeline_entry_kept_current(client, two_tenants):
         "duration": 95,
         "agent_id": a.agent.id,
         "outcome": "",
-        "recording": False,
     }
     login(client, a.owner)
     page = client.get(f"/console/customers/{a.customer.id}").get_data(True)
@@ -524,6 +524,22 @@ def test_a_call_is_one_timeline_entry_kept_current(client, two_tenants):
     assert "Inbound call · Completed · Open the call" in text
     assert "talked 1:35 · with Agent a" in text
     assert f'href="/console/calls/{call_id}"' in item.group(1)
+
+
+def test_the_call_pages_notes_and_outcome_reach_the_timeline(client, two_tenants):
+    """The call page saves them (another part); it keeps the entry current with this."""
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    call = db.get(Call, a.call.id)
+    call.notes, call.outcome = "Wants the spring Longjing, call back after 5 pm.", "callback_needed"
+    keep_on_timeline(call)
+    db.commit()
+    (entry,) = call_entries(a, a.call.id)
+    assert entry.summary == call.notes and entry.data["outcome"] == "callback_needed"
+    login(client, a.owner)
+    page = client.get(f"/console/customers/{a.customer.id}").get_data(True)
+    item = re.search(rf'id="entry-{entry.id}">(.*?)</li>', page, re.S).group(1)
+    assert "Outcome: Callback needed" in item and "call back after 5 pm." in item
 
 
 def test_a_missed_call_reads_missed_and_an_unanswered_outbound_one_not_answered(
