@@ -85,6 +85,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(placeholder)
     app.register_blueprint(views.bp)
 
+    from app.api import calls as api_calls
     from app.api import console as api_console
     from app.api import views as api_views
     from app.crm import (
@@ -99,6 +100,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     csrf.exempt(api_views.bp)  # API keys, not cookies: nothing for a forged form to ride on
     app.register_blueprint(api_views.bp)
+    csrf.exempt(api_calls.bp)
+    app.register_blueprint(api_calls.bp)
     app.register_blueprint(api_console.bp)
     app.register_blueprint(crm_views.bp)
     app.register_blueprint(crm_panel.bp)

@@ -128,6 +128,7 @@ MESSAGES = {
     "filter_invalid": lazy_gettext("This filter value is not valid."),
     "filter_empty": lazy_gettext("Choose a search or a filter first, then save it."),
     "cursor_invalid": lazy_gettext("This page link is not valid. Start again from the first page."),
+    "date_range_invalid": lazy_gettext("Choose an end that comes after the start."),
     # CSV import (app/crm/imports.py)
     "import_file_missing": lazy_gettext("Choose a CSV file to import."),
     "import_kind_invalid": lazy_gettext("Choose customers or orders."),

@@ -65,6 +65,11 @@ def query(model: type[Model]) -> Model:
     return checked(model, request.args.to_dict())
 
 
+def query_names(model: type[BaseModel]) -> list[str]:
+    """The parameters a query model takes, as the request names them (``from``, not ``from_``)."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
 def check_params(allowed: Iterable[str]) -> None:
     """Only the parameters the endpoint takes, each once: of ``limit=5&limit=50`` neither
     value is more right than the other."""

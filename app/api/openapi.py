@@ -81,7 +81,7 @@ def operation(bp: Blueprint, method: str, rule: str, **spec):
 
 def operations() -> list[Operation]:
     """Every operation of /api/v1, in the order the views route them."""
-    from app.api import views  # noqa: F401  (its routes declare the operations)
+    from app.api import calls, views  # noqa: F401  (their routes declare the operations)
 
     return OPERATIONS
 
@@ -178,10 +178,12 @@ RESPONSES = {
         **{"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
     ),
     "FeatureLocked": _json(
-        "The shop's plan does not include the CRM module.", _ref("schemas", "FeatureLocked")
+        "The shop's plan does not include the operation's module (`feature`: `crm` for "
+        "customers and orders, `calls` for calls).",
+        _ref("schemas", "FeatureLocked"),
     ),
     "Forbidden": _error("The shop is suspended.", _status_codes(403)),
-    "NotFound": _error("No such customer or order in this shop.", _status_codes(404)),
+    "NotFound": _error("No such customer, order or call in this shop.", _status_codes(404)),
     "Conflict": _error(
         "Another customer has this external id, phone or e-mail (`customer_id` names it), or "
         "the customer was merged (`merged_into` names the one to change).",
@@ -292,7 +294,8 @@ def document() -> dict:
             "title": "Huike API",
             "version": "1.0.0",
             "description": (
-                "The shop's server pushes orders and keeps customers in step with Huike's CRM. "
+                "The shop's server pushes orders and keeps customers in step with Huike's CRM, "
+                "and reads the shop's call log. "
                 "Authenticate with an API key from the console's API keys page "
                 "(/console/settings/api-keys): `Authorization: Bearer hk_live_…`. Every error "
                 "has the shape of `Error` (402: `FeatureLocked`). Each key may make "

@@ -13,7 +13,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from app.calls import log
+from app.calls.models import CALL_STATUSES, DIRECTIONS
 from app.schemas import MAX_ID, moment, refuse, refused_as, rule
+from tenants.errors import ServiceError
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -157,3 +160,80 @@ class CustomerListQuery(QueryModel):
     def filters(self) -> dict[str, str]:
         """The filters given, for crm.search."""
         return {key: getattr(self, key) for key in self.FILTERS if getattr(self, key) is not None}
+
+
+class CallPath(BaseModel):
+    call_id: int = Field(description="Huike's id of the call.")
+
+
+def _day_or_moment(value: str) -> str:
+    if log.DAY.fullmatch(value):
+        return _day(value)
+    moment(value)
+    return value
+
+
+DayOrMoment = Annotated[
+    str,
+    rule(_day_or_moment, "date_invalid", "datetime_invalid"),
+    WithJsonSchema({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}),
+]
+
+
+def _typed_number(value: str) -> str:
+    try:
+        log.check_number(value)
+    except ServiceError:
+        raise refuse("filter_invalid") from None
+    return value
+
+
+def _in(allowed: tuple[str, ...]):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise refuse("filter_invalid")
+        return value
+
+    return check
+
+
+class CallListQuery(QueryModel):
+    limit: Limit = DEFAULT_LIMIT
+    cursor: _cursor(_after_id) = None
+    from_: DayOrMoment = Field(
+        None,
+        alias="from",
+        description=(
+            "Calls that started at or after this moment (with its time zone), or on or after "
+            "this day (YYYY-MM-DD, in the shop's time zone)."
+        ),
+    )
+    to: DayOrMoment = Field(
+        None,
+        description=(
+            "Calls that started before this moment, or on or before this day (the day "
+            "included, in the shop's time zone)."
+        ),
+    )
+    direction: Annotated[
+        str,
+        rule(_in(DIRECTIONS), "filter_invalid"),
+        WithJsonSchema({"type": "string", "enum": list(DIRECTIONS)}),
+    ] = Field(None, description="`in` (the customer called) or `out` (the shop called).")
+    status: Annotated[
+        str,
+        rule(_in(CALL_STATUSES), "filter_invalid"),
+        WithJsonSchema({"type": "string", "enum": list(CALL_STATUSES)}),
+    ] = Field(None, description="The call's status now.")
+    number: Annotated[
+        str,
+        rule(_typed_number, "filter_invalid"),
+        WithJsonSchema({"type": "string", "pattern": f"^(?=[^0-9]*[0-9]){log.TYPED_NUMBER}$"}),
+    ] = Field(
+        None,
+        description=(
+            "The customer's number or its start: with `+`, the start of the E.164 number; "
+            "digits alone may also be a national number (the trunk 0 left out) or a PBX "
+            "extension. Spaces, dashes, dots and brackets are ignored."
+        ),
+    )

@@ -1,4 +1,4 @@
-"""What /api/v1 answers (customers, orders, timeline entries, pages, errors): one Pydantic
+"""What /api/v1 answers (customers, orders, timeline entries, calls, pages, errors): one Pydantic
 model each, which builds the JSON from the stored rows and gives the OpenAPI document its
 schemas (app/api/openapi.py). What a request body may carry is the CRM's
 (app/crm/schemas.py); its path and query, app/api/params.py.
@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy import select
 
+from app.calls.models import CALL_STATUSES, DIRECTIONS
+from app.calls.models import Call as CallRow
 from app.crm.models import Customer as CustomerRow
 from app.crm.models import Order as OrderRow
 from app.crm.models import TimelineEntry as TimelineEntryRow
@@ -148,7 +150,7 @@ class TimelineEntry(Answer):
     id: int
     kind: str = Field(
         description="What happened; new kinds may appear, so ignore unknown ones.",
-        examples=["chat", "left_message", "order", "order_status", "note", "merge"],
+        examples=["chat", "left_message", "order", "order_status", "note", "merge", "call"],
     )
     summary: str
     data: dict[str, Any] = Field(
@@ -214,6 +216,87 @@ class Order(Answer):
         )
 
 
+class Call(Answer):
+    """One phone call, as the provider's events made it (app/calls/records.py)."""
+
+    id: int
+    call_ref: str | None = Field(description="The provider's id of the call.")
+    kind: Literal["call", "callback"] = Field(
+        description="`callback`: a call back the shop made after a visitor asked for one."
+    )
+    direction: Literal[DIRECTIONS] = Field(
+        description="`in`: the customer called the shop; `out`: the shop called."
+    )
+    status: Literal[CALL_STATUSES] = Field(
+        description=(
+            "`ringing`, `answered` (on the line now), `ended` (was answered), or, never "
+            "answered: `missed`, `busy`, `failed`."
+        )
+    )
+    number: str = Field(
+        description=(
+            "The customer's number: the caller of an inbound call, the called of an outbound "
+            "one. E.164 when it reads as a phone number, else as the provider sent it."
+        )
+    )
+    from_number: str
+    to_number: str
+    customer_id: int | None = Field(description="The CRM customer with this number, if known.")
+    agent: Member | None = Field(description="The member who took or made the call.")
+    agent_ref: str = Field(
+        description="The agent as the provider named them (an extension, number or e-mail)."
+    )
+    started_at: Timestamp
+    answered_at: Timestamp | None
+    ended_at: Timestamp | None
+    duration: int | None = Field(description="Seconds talked; null before the call ends.")
+    cause: str = Field(description="Why it ended, as the provider said (e.g. `noAnswer`).")
+    recording_url: str | None = Field(description="The provider's link to the recording.")
+    outcome: str = Field(
+        description="What came of it, as the agent set it.",
+        examples=["resolved", "sale", "callback_needed", "complaint", "wrong_number", "other"],
+    )
+    notes: str = Field(description="The agent's notes on the call.")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, row: CallRow, members: dict[int, Membership]) -> Call:
+        return cls(
+            id=row.id,
+            call_ref=row.call_ref,
+            kind=row.kind,
+            direction=row.direction,
+            status=row.status,
+            number=row.customer_number,
+            from_number=row.from_number,
+            to_number=row.to_number,
+            customer_id=row.customer_id,
+            agent=Member.of(members.get(row.agent_id)),
+            agent_ref=row.agent_ref,
+            started_at=row.started_at,
+            answered_at=row.answered_at,
+            ended_at=row.ended_at,
+            duration=row.duration,
+            cause=row.cause,
+            recording_url=row.recording_url or None,
+            outcome=row.outcome,
+            notes=row.notes,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @classmethod
+    def page(cls, rows: list[CallRow], next_cursor: str | None) -> CallPage:
+        members = members_by_id(r.agent_id for r in rows)
+        return CallPage(data=[cls.of(r, members) for r in rows], next_cursor=next_cursor)
+
+
+class CallPage(Answer):
+    data: list[Call]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
 class Error(BaseModel):
     """Every error but 402. `error` is a stable code to branch on; `message` is worded for
     people (Accept-Language: zh-CN or en); `field` names the input at fault. Some errors add
@@ -227,10 +310,11 @@ class Error(BaseModel):
 
 
 class FeatureLocked(Answer):
-    """The shop's plan lacks the CRM module (the same answer as the console's)."""
+    """The shop's plan lacks the module of the operation, which `feature` names: `crm` for
+    customers and orders, `calls` for calls (the same answer as the console's)."""
 
     error: Literal["feature_locked"]
-    feature: Literal["crm"]
+    feature: Literal["crm", "calls"]
     upgrade_url: str = Field(json_schema_extra={"format": "uri"})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.api import auth, errors
-from app.api.inputs import ID_PATH, add_id_converter, body, check_params, query
+from app.api.inputs import ID_PATH, add_id_converter, body, check_params, query, query_names
 from app.api.openapi import document, operation, operation_of
 from app.api.params import (
     CustomerListQuery,
@@ -40,11 +40,6 @@ from app.features import GatedBlueprint
 from tenants.db import db
 from tenants.errors import ServiceError
 
-bp = GatedBlueprint(  # the contract is public; the rest is the CRM's, for a shop with it
-    "api", __name__, feature="crm", url_prefix="/api/v1", open_endpoints=["openapi_document"]
-)
-bp.record_once(add_id_converter)
-
 # The customer's rules the service checks against the shop's data (its custom fields and
 # members) and the view's own (a customer needs something that names them).
 CUSTOMER_RULES = (
@@ -59,19 +54,31 @@ CUSTOMER_PATH = f"/customers/<{ID_PATH}:customer_id>"
 ORDER_PATH = "/orders/<path:order_id>"
 
 
-@bp.before_request
 def _authenticate():
     request.max_content_length = errors.MAX_BODY
     op = operation_of(request.endpoint)
     if op is not None and op.public:
         return
     auth.authenticate()
-    check_params(op.query.model_fields if op and op.query else ())
+    check_params(query_names(op.query) if op and op.query else ())
 
 
-@bp.errorhandler(ServiceError)
 def _refused(error: ServiceError):
     return errors.service_error(error)  # an error answer: the request's unit rolls back
+
+
+def api_blueprint(name: str, feature: str, **options) -> GatedBlueprint:
+    """A part of /api/v1 for one paid module: every request's key checked and its shop bound,
+    its query's parameters checked, refusals in the one error shape, and the module's gate."""
+    blueprint = GatedBlueprint(name, __name__, feature=feature, url_prefix="/api/v1", **options)
+    blueprint.record_once(add_id_converter)
+    blueprint.before_request(_authenticate)
+    blueprint.register_error_handler(ServiceError, _refused)
+    return blueprint
+
+
+# the contract is public; the rest is the CRM's, for a shop with it (calls: app/api/calls.py)
+bp = api_blueprint("api", "crm", open_endpoints=["openapi_document"])
 
 
 def once_more_on_conflict(action):

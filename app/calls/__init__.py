@@ -15,6 +15,7 @@ def init_app(app) -> None:
         card,
         hooks,
         jobs,
+        log_listeners,
         pop_listeners,
         recordings,
         settings,

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 
 from app.calls import pop
 from app.calls.models import Call, Task
+from app.calls.signals import call_noted
 from app.chat import service as chat
 from app.chat.visitors import ON_SITE
 from app.crm import service as crm
@@ -140,6 +141,7 @@ def save_outcome(call: Call, notes: str, outcome: str) -> None:
         customer = customer_of(call)
         call.customer_id = customer.id if customer is not None else None
     db.flush()
+    call_noted.send(call)
 
 
 def ringing_for(membership_id: int, limit: int = 10) -> list[Call]:

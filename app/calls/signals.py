@@ -15,3 +15,5 @@ call_answered = domain_event("call_answered")
 # The call reached a final status — ended, missed, busy or failed (``previous``: the status it
 # had). Sent again if later events correct the final status (a lost "answered" arrives late).
 call_ended = domain_event("call_ended")
+# An agent saved the call's notes or outcome (the call page).
+call_noted = domain_event("call_noted")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select, update
 
 from app.chat.models import Visitor
+from app.crm import signals
 from app.crm.fields import check_field_value, custom_fields
 from app.crm.models import Customer, CustomerEmail, CustomerPhone, CustomerTag
 from app.crm.schemas import (
@@ -62,6 +63,14 @@ def find_by_contact(
         if found is not None:
             return live(found)
     return None
+
+
+def customer_names(ids: Iterable[int | None]) -> dict[int, str]:
+    """Customer id -> name for the customers a list of other things names (one query)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(db.execute(select(Customer.id, Customer.name).where(Customer.id.in_(wanted))).all())
 
 
 def has_identity(customer: Customer) -> bool:
@@ -164,38 +173,50 @@ def save_customer(
         if key in clean:
             setattr(customer, key, clean[key])
     customer.name_key = (customer.name or "").lower()
+    added_phones = []
     if "phones" in clean:
-        _replace(customer.phones, clean["phones"], lambda v: CustomerPhone(e164=v), "e164")
+        added_phones = _replace(
+            customer.phones, clean["phones"], lambda v: CustomerPhone(e164=v), "e164"
+        )
     if "emails" in clean:
         _replace(customer.emails, clean["emails"], lambda v: CustomerEmail(email=v), "email")
     if "tags" in clean:
         _replace(customer.tags, clean["tags"], lambda v: CustomerTag(tag=v), "tag")
     customer.updated_at = utcnow()
     db.flush()
+    if added_phones:
+        signals.phones_added.send(customer, phones=added_phones)
     return customer
 
 
-def _replace(rows: list, values: list[str], make, attr: str) -> None:
+def _replace(rows: list, values: list[str], make, attr: str) -> list[str]:
+    """Make ``rows`` hold ``values``; returns the values that are new."""
     keep = set(values)
     for row in [r for r in rows if getattr(r, attr) not in keep]:
         rows.remove(row)
     have = {getattr(r, attr) for r in rows}
     # deletes first, so a value moving between rows never trips the unique constraint
     db.flush()
-    rows.extend(make(v) for v in values if v not in have)
+    added = [v for v in values if v not in have]
+    rows.extend(make(v) for v in added)
+    return added
 
 
 def add_contacts(customer: Customer, phones: Iterable[str] = (), emails: Iterable[str] = ()):
     """Add the phones and e-mails not yet anyone's; those another customer has stay theirs."""
+    added_phones = []
     for phone in phones:
         taken = db.scalar(select(CustomerPhone.id).where(CustomerPhone.e164 == phone))
         if phone and not taken and len(customer.phones) < MAX_PHONES:
             customer.phones.append(CustomerPhone(e164=phone))
+            added_phones.append(phone)
     for email in emails:
         taken = db.scalar(select(CustomerEmail.id).where(CustomerEmail.email == email))
         if email and not taken and len(customer.emails) < MAX_EMAILS:
             customer.emails.append(CustomerEmail(email=email))
     db.flush()
+    if added_phones:
+        signals.phones_added.send(customer, phones=added_phones)
 
 
 def customer_snapshot(customer: Customer) -> dict:

@@ -17,6 +17,7 @@ from app.crm.customers import (
     MAX_PHONES,
     MAX_TAGS,
     add_contacts,
+    customer_names,
     customer_or_404,
     delete_customer,
     find_by_contact,
@@ -49,6 +50,7 @@ from app.crm.timeline import (
     add_left_message_entry,
     add_note,
     timeline,
+    update_entry,
 )
 from app.crm.values import MAX_AMOUNT, normalize_phone, normalize_tag, parse_datetime
 
@@ -66,6 +68,7 @@ __all__ = [
     "add_note",
     "custom_fields",
     "customer_facts",
+    "customer_names",
     "customer_or_404",
     "delete_custom_field",
     "delete_customer",
@@ -88,6 +91,7 @@ __all__ = [
     "save_customer",
     "search",
     "timeline",
+    "update_entry",
     "update_order",
     "upsert_order",
     "visit_summary",

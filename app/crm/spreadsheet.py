@@ -1,5 +1,6 @@
 """CSV files as spreadsheets write and read them: the encoding and delimiter of a file, cells
-guarded against formulas, and amounts, times and phones as people type them in a cell."""
+guarded against formulas, and amounts, times and phones as people type them in a cell. The
+export's writing (``csv_text``, ``csv_response``) serves every module's CSV download."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+from flask import Response
 
 from app.crm.values import normalize_phone
 from tenants.errors import ServiceError
@@ -61,6 +65,32 @@ def guard_cell(value) -> str:
     """A cell for a CSV a person opens in a spreadsheet: never read as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(lines: list[list], bom: bool = False) -> str:
+    """CSV a spreadsheet opens safely: a BOM so Excel reads UTF-8 (Chinese names), and no
+    cell that it would run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in lines:
+        writer.writerow([guard_cell(v) for v in line])
+    return ("\ufeff" if bom else "") + buffer.getvalue()
+
+
+def csv_response(body, filename: str) -> Response:
+    """A download of CSV ``body`` (text, or an iterator of text chunks to stream)."""
+    # an ASCII name for old clients, the real one (a Chinese file name) for the others
+    plain = filename if filename.isascii() and not set(filename) & set('"\\') else "export.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}"
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def unguard_cell(text: str) -> str:

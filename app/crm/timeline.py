@@ -50,6 +50,24 @@ def add_entry(
     return entry
 
 
+def update_entry(
+    entry: TimelineEntry,
+    *,
+    summary: str | None = None,
+    data: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> TimelineEntry:
+    """Bring an entry about a row that changes (a call that rang, then ended) up to date."""
+    if summary is not None:
+        entry.summary = summary[:2000]
+    if data is not None:
+        entry.data = data
+    if occurred_at is not None:
+        entry.occurred_at = occurred_at
+    db.flush()
+    return entry
+
+
 def note_duplicate(customer_id: int, other_id: int, source: str) -> None:
     """Two customers who may be one person (an import row or a new user id of the shop with
     the other's phone or e-mail and another name): each timeline says so, to compare and

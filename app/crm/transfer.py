@@ -7,16 +7,12 @@ import engine is app/crm/imports.py; these are its pages.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
@@ -44,7 +40,7 @@ from app.crm.import_mapping import (
     guess_mapping,
 )
 from app.crm.models import Customer, Import
-from app.crm.spreadsheet import guard_cell
+from app.crm.spreadsheet import csv_response, csv_text
 from app.crm.views import bp, error_text, filter_params
 from app.forms import act
 from tenants.db import bind_tenant, db, utcnow
@@ -244,7 +240,7 @@ def import_errors(import_id: int):
     lines = [[_("Row"), _("Column"), _("Error"), *header]]
     lines += [[e["row"], e["column"], _error_words(e), *cells] for e, cells in failed]
     stem = imp.filename.rsplit(".", 1)[0] or "import"
-    return _csv_response(iter([_csv_text(lines, bom=True)]), f"{stem}-errors.csv")
+    return csv_response(iter([csv_text(lines, bom=True)]), f"{stem}-errors.csv")
 
 
 # --- export ------------------------------------------------------------------------------
@@ -274,7 +270,7 @@ def export():
     tz = ZoneInfo(current_user.tenant.timezone)
     lines = _export_lines(current_user.membership.tenant_id, query, fields, owners, tz)
     day = utcnow().astimezone(tz).strftime("%Y%m%d")
-    return _csv_response(stream_with_context(lines), f"customers-{day}.csv")
+    return csv_response(stream_with_context(lines), f"customers-{day}.csv")
 
 
 def _export_lines(
@@ -289,9 +285,9 @@ def _export_lines(
     for customer in db.scalars(query):
         batch.append(_export_row(customer, fields, owners, tz))
         if len(batch) >= EXPORT_CHUNK:
-            yield _csv_text(batch, bom=first)
+            yield csv_text(batch, bom=first)
             batch, first = [], False
-    yield _csv_text(batch, bom=first)
+    yield csv_text(batch, bom=first)
 
 
 def _export_row(customer: Customer, fields: list[str], owners: dict, tz: ZoneInfo) -> list:
@@ -317,28 +313,3 @@ def _export_row(customer: Customer, fields: list[str], owners: dict, tz: ZoneInf
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
-
-
-def _csv_text(lines: list[list], bom: bool = False) -> str:
-    """CSV a spreadsheet opens safely: a BOM so Excel reads UTF-8 (Chinese names), and no
-    cell that it would run as a formula."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for line in lines:
-        writer.writerow([guard_cell(v) for v in line])
-    return ("\ufeff" if bom else "") + buffer.getvalue()
-
-
-def _csv_response(body, filename: str) -> Response:
-    # an ASCII name for old clients, the real one (a Chinese file name) for the others
-    plain = filename if filename.isascii() and not set(filename) & set('"\\') else "export.csv"
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}"
-            ),
-            "Cache-Control": "no-store",
-        },
-    )

@@ -201,7 +201,8 @@ def test_the_timeline_pages_newest_first(api, two_tenants):
         if not params["cursor"]:
             break
     ids = [e["id"] for e in entries]
-    assert len(ids) == len(set(ids)) == 9  # chat, left message, order, note + five notes
+    # chat, left message, order, note, the missed call (make_calls) + five notes
+    assert len(ids) == len(set(ids)) == 10
     moments = [e["occurred_at"] for e in entries]
     assert moments == sorted(moments, reverse=True)
     order = next(e for e in entries if e["kind"] == "order")

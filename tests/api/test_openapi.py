@@ -66,6 +66,8 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
         ("POST", "/orders", {"order_id": "W-1", "customer": {"phone": "13800000000"}}, {}),
         ("GET", "/orders/SO-a", None, None),
         ("PATCH", "/orders/SO-a", {"status": "paid"}, {"status": 7}),
+        ("GET", "/calls", None, None),
+        ("GET", f"/calls/{a.call.id}", None, None),
     ]
     for method, path, good, bad in operations:
         assert api.open(method, path, json=good).status_code in (200, 201)
@@ -84,7 +86,7 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
                 api.open(method, path, data=huge, content_type="application/json").status_code
                 == 413
             )
-        if "/customers/" in path or "/orders/" in path:
+        if "/customers/" in path or "/orders/" in path or "/calls/" in path:
             missing = re.sub(r"/(\d+|SO-a)", "/999999", path, count=1)
             assert api.open(method, missing, json=good).status_code == 404
     assert api.post("/orders", json=operations[5][2]).status_code == 200  # known: 200
@@ -134,7 +136,7 @@ def test_every_error_code_the_document_names_is_worded():
         assert op.beyond_the_schema <= codes == op.unprocessable, op.operation_id
         assert codes <= MESSAGES.keys(), codes - MESSAGES.keys()
         described.add(op.operation_id)
-    assert len(described) == 8
+    assert len(described) == 10
 
 
 def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_tenants):
@@ -211,6 +213,20 @@ def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_
         ("POST", "/orders"): [("x=1", new_order)] + [("", b) for b in order_bodies],
         ("GET", "/orders/SO-a"): [("x=1", None)],
         ("PATCH", "/orders/SO-a"): [("x=1", {})] + [("", b) for b in change_bodies],
+        ("GET", "/calls"): [
+            (q, None)
+            for q in (
+                "x=1",
+                "status=missed&status=ended",
+                "limit=0",
+                "cursor=garbage!",
+                "from=2026-02-30",
+                "to=2026-11-22T10:00:00",
+                "direction=sideways",
+                "from=2026-12-02&to=2026-12-01",
+            )
+        ],
+        ("GET", f"/calls/{a.call.id}"): [("x=1", None)],
     }
     documented = {(op.path, op.method): op.unprocessable for op in operations()}
     for (method, path), cases in requests.items():
