@@ -51,7 +51,7 @@ console.log(`widget built → ${path.relative(process.cwd(), outdir) || "."}/{lo
 // the browsers agents use (es2020, the syntax its sources are written in).
 await esbuild.build({
   absWorkingDir: here,
-  entryPoints: { chat: "console/chat.js", visitors: "console/visitors.js", crm: "console/crm.js", calls: "console/calls.js" },
+  entryPoints: { chat: "console/chat.js", visitors: "console/visitors.js", crm: "console/crm.js", calls: "console/calls.js", tasks: "console/tasks.js" },
   outdir: consoleOutdir,
   bundle: true,
   minify: true,

@@ -2,6 +2,8 @@
 // sockets ("task_due", app/calls/tasks.py); the page fetches itself again and swaps in its live
 // parts ([data-live-tasks] by id) and the navigation's count. While the agent is filling in a
 // form there, it waits and says so instead of pulling the form away.
+import { connect } from "./socket.js";
+
 const live = () => [...document.querySelectorAll("[data-live-tasks]")];
 document.documentElement.classList.add("js");
 
@@ -66,13 +68,9 @@ function notify(task) {
 }
 
 if (live().length && typeof io === "function") {
-  // eslint-disable-next-line no-undef
-  const socket = io("/agent", { transports: ["websocket", "polling"] });
-  socket.on("task_due", (task) => {
+  // the page's one socket, shared with the call card's (socket.js)
+  connect().on("task_due", (task) => {
     notify(task || {});
     refresh();
-  });
-  socket.on("disconnect", (reason) => {
-    if (reason === "io server disconnect") location.reload(); // access revoked: the page says why
   });
 }
