@@ -116,13 +116,12 @@ def add_twilio(shop, app, e164: str = "+861080000000", agent_phones: bool = True
     db.flush()
     number = CallNumber(connection_id=connection.id, e164=e164, token=uuid.uuid4().hex)
     db.add(number)
+    owner_line = db.get(AgentLine, shop.agent_line.id)  # the fixture's: the owner's line
     if agent_phones:
-        db.add_all(
-            [
-                AgentLine(membership_id=shop.agent.id, extension="801", phone=AGENT_PHONE),
-                AgentLine(membership_id=shop.owner.id, extension="802", phone=OWNER_PHONE),
-            ]
-        )
+        db.add(AgentLine(membership_id=shop.agent.id, extension="801", phone=AGENT_PHONE))
+        owner_line.extension, owner_line.phone = "802", OWNER_PHONE
+    else:
+        db.delete(owner_line)
     db.commit()
     bind_tenant(None)
     return SimpleNamespace(
