@@ -146,6 +146,7 @@ def test_without_twilio_the_request_becomes_a_task_and_the_visitor_knows_when(
     admin = console(browser, server, session)
     turn_callbacks_on(admin, server)
     screenshot(admin, "calls-callback-settings")
+    admin.close()  # a console page keeps its member online: the shop is to be unanswered
     url = shop_page(folder, origin, server, site_key)
 
     page, widget = open_callback_form(browser, url)

@@ -26,7 +26,8 @@ def test_connect_a_pbx_see_the_secret_once_and_rotate(browser, live_server):
     admin = admin_page(browser, live_server, session)
     admin.goto(f"{live_server.url}/console/calls/settings")
     expect(admin.get_by_role("heading", name="Phone settings")).to_be_visible()
-    admin.get_by_role("link", name="Phone settings").wait_for()  # the sidebar's link
+    sidebar = admin.get_by_role("navigation", name="Console")
+    sidebar.get_by_role("link", name="Phone settings").wait_for()
     admin.locator("#add-generic-form").get_by_label("Name").fill("Front desk PBX")
     admin.get_by_role("button", name="Add connection").click()
 
