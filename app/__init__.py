@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
+    from app.calls import events as calls_events  # noqa: F401  (before init_app, as the chat's)
     from app.chat import agent_events, visitor_events  # noqa: F401  (before init_app: handlers kept for every app)
 
     socketio.init_app(
@@ -108,6 +109,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.calls import hooks as calls_hooks
     from app.calls import jobs as calls_jobs  # noqa: F401  (its periodic job joins the clock)
+    from app.calls import pop_listeners  # noqa: F401  (the screen pop hears calls ring)
     from app.calls import views as calls_views
 
     csrf.exempt(calls_hooks.bp)  # providers sign their requests; there is no form

@@ -203,6 +203,8 @@ MESSAGES = {
     "customer_merged": lazy_gettext(
         "This customer was merged into customer %(merged_into)s: change that one instead."
     ),
+    # calls: the screen pop
+    "call_not_ringing": lazy_gettext("This call is no longer ringing: it was taken, or it ended."),
 }
 
 

@@ -17,6 +17,7 @@ from app.chat.peers import (
     agents_room,
     conversation_room,
     emit_after_commit,
+    member_room,
     visitor_room,
 )
 from app.chat.sockets import (
@@ -58,6 +59,7 @@ def agent_connect(auth=None):
     )
     start_heartbeat()
     join_room(agents_room(tid))
+    join_room(member_room(tid, member.id))
     state = service.agent_connected(member.id)
     assigned = service.drain_queue() if state.status == "online" else []
     names = service.agent_names()

@@ -49,6 +49,11 @@ def agents_room(tenant_id: int) -> str:
     return f"t:{tenant_id}:agents"
 
 
+def member_room(tenant_id: int, membership_id: int) -> str:
+    """One agent's sockets (every tab and device): what is for them alone, like a call's card."""
+    return f"t:{tenant_id}:member:{membership_id}"
+
+
 def visitor_room(tenant_id: int, visitor_id: int) -> str:
     return f"t:{tenant_id}:visitor:{visitor_id}"
 
