@@ -18,8 +18,9 @@ and a number; its owner is the agent: signed in, status online, listening on ``/
 Each call is a customer's number phoning the shop: ringing, answered or not, ended with a cause
 and a duration, each event posted one to three times (a provider's retries), half of the calls
 in order and half shuffled (ringing not always first), each event signed with
-``app.calls.hooks.sign`` when sent. ``--calls`` calls start together; their posts go out with
-random gaps of up to ``--gap`` ms, none waiting for another's answer (aiohttp). Screen pop
+``app.calls.hooks.sign`` when sent. ``--calls`` calls start together; each call's posts go out
+with random gaps of up to ``--gaps`` ms (1000: a call's life squeezed into a few seconds; 100:
+a stress, its events all but at once), none waiting for another's answer (aiohttp). Screen pop
 latency: from just before the ringing POST the server recorded (not a duplicate) is sent to the
 agent's ``call`` event with that ``call_ref`` and status ringing. A call whose answered or ended
 event was recorded before its ringing does not pop (the server's rule): those are counted
@@ -40,8 +41,10 @@ import gc
 import json
 import os
 import random
+import re
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -383,11 +386,12 @@ def verify(app, tenant_id: int, connection_id: int, sequences: list[Sequence]) -
     refs = [s.ref for s in sequences]
     with app.app_context():
         bind_tenant(tenant_id)
-        rows: dict[str, list] = {}
+        fields = [key for key in sequences[0].expected() if key != "events_stored"]
+        rows: dict[str, list[dict]] = {}
         for call in db.scalars(
             select(Call).where(Call.connection_id == connection_id, Call.call_ref.in_(refs))
         ):
-            rows.setdefault(call.call_ref, []).append(call)
+            rows.setdefault(call.call_ref, []).append({key: getattr(call, key) for key in fields})
         stored = dict(
             db.execute(
                 select(CallEvent.call_ref, func.count())
@@ -413,9 +417,7 @@ def verify(app, tenant_id: int, connection_id: int, sequences: list[Sequence]) -
             failures.append({"ref": sequence.ref, "records": len(found)})
             wrong_fields["records"] += 1
             continue
-        call = found[0]
-        got = {key: getattr(call, key, None) for key in expected if key != "events_stored"}
-        got["events_stored"] = stored.get(sequence.ref, 0)
+        got = {**found[0], "events_stored": stored.get(sequence.ref, 0)}
         diff = {k: (expected[k], got[k]) for k in expected if expected[k] != got[k]}
         if diff:
             wrong_fields.update(diff)
@@ -515,6 +517,41 @@ class Workers:
             log.close()
 
 
+class Profile:
+    """py-spy sampling the server's CPU while it is measured (``--profile``; ``pip install
+    py-spy`` in the venv): where its time goes, by function, inclusive and own."""
+
+    def __init__(self, pid: int, path: Path) -> None:
+        self.path = path
+        self.log = open(path.with_suffix(".log"), "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [str(harness.BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "250"]
+            + ["--nonblocking", "--format", "raw", "--output", str(path)],
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+    def stop(self, top: int = 40) -> dict:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        self.log.close()
+        inclusive, own, total = Counter(), Counter(), 0
+        for line in self.path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+            total += int(count)
+            for frame in set(frames):
+                inclusive[frame] += int(count)
+            own[frames[-1]] += int(count)
+
+        def share(counter: Counter) -> list[tuple[str, float]]:
+            return [(f, round(100 * n / max(1, total), 1)) for f, n in counter.most_common(top)]
+
+        return {"samples": total, "inclusive_pct": share(inclusive), "own_pct": share(own)}
+
+
 def flush_redis(url: str) -> None:
     """The benchmark's own Redis database starts (and ends) empty."""
     import redis
@@ -525,39 +562,55 @@ def flush_redis(url: str) -> None:
 # --- the run ------------------------------------------------------------------------------------
 
 
-async def measure(args, server, agent, hook, sequences_by_round, loop_sequences, database_name):
-    rng = random.Random(args.seed + 1)
-    result: dict = {"rounds": []}
+async def bursts(args, server, agent, hook, gap: float, rounds, database_name, rng) -> dict:
+    """``rounds`` rounds of concurrent calls, posts up to ``gap`` ms apart: pops, answers, CPU,
+    the server's stalls and PostgreSQL's waits."""
+    result: dict = {"gap_ms": gap, "rounds": []}
     seen: dict[str, float] = {}
-    await agent.ask("collect")  # what came before: not ours
     cpu = harness.CpuWindow(server, agent.process.pid, database_name)
     waits = harness.PgWaits(args.pg_admin_url, database_name)
     started = time.time()
-    all_posts = []
-    for number, sequences in enumerate(sequences_by_round, 1):
-        posts = await burst(hook, sequences, args.gap, rng)
+    all_posts, offered = [], []
+    for number, sequences in enumerate(rounds, 1):
+        posts = await burst(hook, sequences, gap, rng)
         all_posts += posts
+        sending = max(p.sent for p in posts) - min(p.sent for p in posts)
+        offered.append(len(posts) / max(sending, 1e-3))
         popping = expected_pops(sequences)
         last = max(p.done for p in posts)
         connected = await wait_for_pops(
             agent, {f"{r} ringing" for r in popping}, seen, last + POP_WAIT_S
         )
         figures = pop_figures(sequences, seen)
+        figures.pop("seen")
         result["rounds"].append({"round": number, "agent_connected": connected, **figures})
         _say(
-            f"round {number}: {len(posts)} posts, {figures['popped']}/{figures['expected']} "
-            f"pops, p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, max "
-            f"{figures['max_ms']} ms; {figures['not_popping']} calls not popping"
+            f"gap {gap:g} ms, round {number}: {len(posts)} posts in {sending:.2f} s, "
+            f"{figures['popped']}/{figures['expected']} pops, p50 {figures['p50_ms']} ms, p95 "
+            f"{figures['p95_ms']} ms, max {figures['max_ms']} ms; {figures['not_popping']} calls "
+            "not popping"
         )
         await asyncio.sleep(args.pause)
     result["cpu"] = cpu.stop()
     result["pg"] = waits.stop()
-    every = [s for r in sequences_by_round for s in r]
-    result["pops"] = pop_figures(every, seen)
+    result["pops"] = pop_figures([s for r in rounds for s in r], seen)
     result["probe"] = stalls.summary(
         stalls.read(server.probe_path), started, time.time(), result["pops"]["seen"]
     )
     result["posts"] = post_figures(all_posts)
+    result["offered_per_second"] = round(sum(offered) / len(offered), 1)
+    return result
+
+
+async def measure(args, server, agent, hook, phases, loop_sequences, database_name) -> dict:
+    rng = random.Random(args.seed + 1)
+    await agent.ask("collect")  # what came before: not ours
+    profile = Profile(server.process.pid, args.profile) if args.profile else None
+    result: dict = {"phases": []}
+    for gap, rounds in phases:
+        result["phases"].append(
+            await bursts(args, server, agent, hook, gap, rounds, database_name, rng)
+        )
 
     _say(f"closed loop: {len(loop_sequences)} calls over {args.concurrency} connections")
     cpu = harness.CpuWindow(server, agent.process.pid, database_name)
@@ -572,6 +625,8 @@ async def measure(args, server, agent, hook, sequences_by_round, loop_sequences,
         "pops": pop_figures(loop_sequences, loop_seen),
         "cpu": loop_cpu,
     }
+    if profile is not None:
+        result["profile"] = profile.stop()
     figures = result["loop"]["posts"]
     _say(
         f"closed loop: {figures['ok']}/{figures['posts']} answered 200 in {figures['seconds']} s "
@@ -628,12 +683,19 @@ def run(args: argparse.Namespace) -> dict:
         connection_id, token, secret = connect_pbx(app, shop.tenant_id)
 
         rng = random.Random(args.seed)
-        wanted = args.calls * args.rounds + args.throughput_calls
+        per_phase = args.calls * args.rounds
+        wanted = per_phase * len(args.gaps) + args.throughput_calls
         picked = rng.sample(shop.phones, wanted)  # a different customer for every call
         agent_of = (f"{shop.label}@bench.example.com", shop.owner_id)
         made = make_sequences(rng, picked, f"bench{stamp}", agent_of, args)
-        rounds = [made[i * args.calls : (i + 1) * args.calls] for i in range(args.rounds)]
-        loop_sequences = made[args.calls * args.rounds :]
+        phases = [
+            (
+                gap,
+                [made[k * per_phase + i * args.calls :][: args.calls] for i in range(args.rounds)],
+            )
+            for k, gap in enumerate(args.gaps)
+        ]
+        loop_sequences = made[per_phase * len(args.gaps) :]
         del loaded
         for s in shops:  # the generator's inputs: exempt from this process's collections
             s.phones, s.names, s.customer_ids = [], [], []
@@ -643,7 +705,7 @@ def run(args: argparse.Namespace) -> dict:
         agent = Agent(server.url, cookie, set_online=True)
         busy = harness.wait_quiet(args.wait_quiet)
         result["machine_busy_before_pct"] = busy
-        _say(f"machine {busy} % busy; {args.rounds} rounds of {args.calls} concurrent calls")
+        _say(f"machine {busy} % busy; measuring")
 
         async def go() -> dict:
             connector = aiohttp.TCPConnector(limit=0)
@@ -651,21 +713,22 @@ def run(args: argparse.Namespace) -> dict:
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
                 hook = Hook(http, f"{server.url}/calls/hook/{token}", secret)
                 return await measure(
-                    args, server, agent, hook, rounds, loop_sequences, database.name
+                    args, server, agent, hook, phases, loop_sequences, database.name
                 )
 
         result["measure"] = asyncio.run(go())
         time.sleep(1)  # the last units commit before the records are read
         result["records"] = verify(app, shop.tenant_id, connection_id, made)
         result["records_loop"] = verify(app, shop.tenant_id, connection_id, loop_sequences)
-        result["records_rounds"] = verify(
-            app, shop.tenant_id, connection_id, [s for r in rounds for s in r]
-        )
+        for phase, (_, rounds) in zip(result["measure"]["phases"], phases, strict=True):
+            phase["records"] = verify(
+                app, shop.tenant_id, connection_id, [s for r in rounds for s in r]
+            )
         result["server_alive"] = server.alive()
         result["workers_alive"] = workers.alive() if workers else None
         result["redis"] = bool(args.redis_url)
         result["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        if not result["measure"]["pops"]["popped"]:
+        if not any(phase["pops"]["popped"] for phase in result["measure"]["phases"]):
             result["server_log_tail"] = server.log_tail(20)
     finally:
         if agent is not None:
@@ -711,10 +774,42 @@ def _records(r: dict) -> str:
 
 def report(result: dict, args, command: str) -> str:
     info, loaded, m = result["machine"], result["load"], result["measure"]
-    pops, posts, loop = m["pops"], m["posts"], m["loop"]
+    phases, loop = m["phases"], m["loop"]
     t, counts = loaded["timings"], loaded["counts"]
     customers = args.customers * args.shops
-    per_round = [r["p95_ms"] for r in m["rounds"]]
+
+    def row(label: str, cell) -> str:
+        return f"| {label} | " + " | ".join(cell(p) for p in phases) + " |"
+
+    def pop_cell(p: dict) -> str:
+        f = p["pops"]
+        per_round = ", ".join(str(r["p95_ms"]) for r in p["rounds"])
+        return (
+            f"p50 {f['p50_ms']} ms, **p95 {f['p95_ms']} ms** "
+            f"{_ok(f['p95_ms'], GOAL_P95_MS)}, p99 {f['p99_ms']} ms, max {f['max_ms']} ms "
+            f"over {f['popped']} pops (p95 per round: {per_round})"
+        )
+
+    def popping_cell(p: dict) -> str:
+        f = p["pops"]
+        firsts = ", ".join(f"{k} first: {n}" for k, n in f["not_popping_first_recorded"].items())
+        text = f"{f['expected']} / {f['not_popping']} ({firsts})"
+        if f["missing"]:
+            text += f"; **{f['missing']} expected pops never came**"
+        if f["unexpected_ringing_pops"]:
+            text += f"; **{len(f['unexpected_ringing_pops'])} popped that should not**"
+        return text
+
+    def answers_cell(p: dict) -> str:
+        f = p["posts"]
+        failed = f"; **failed: {f['failed']}**" if f["failed"] else ""
+        return (
+            f"{f['ok']} of {f['posts']} 200 ({f['duplicates']} said duplicate){failed}; "
+            f"response p50 {f['response']['p50_ms']} ms, p95 {f['response']['p95_ms']} ms, max "
+            f"{f['response']['max_ms']} ms"
+        )
+
+    header = " | ".join(f"posts of a call ≤ {p['gap_ms']:g} ms apart" for p in phases)
     lines = [
         MARK.format(edge="begin"),
         f"Measured on {result['finished']} by `{command}`: {info['nproc']} CPUs ({info['cpu']}), "
@@ -725,58 +820,56 @@ def report(result: dict, args, command: str) -> str:
             if result["redis"]
             else ", no Redis"
         )
-        + "; server (one eventlet process), PostgreSQL, the load generator and the agent on the "
-        f"same machine (machine {result['machine_busy_before_pct']} % busy just before). "
+        + "; the server (one eventlet process), PostgreSQL, the load generator and the agent on "
+        f"the same machine (machine {result['machine_busy_before_pct']} % busy just before). "
         f"{args.customers:,} customers in the measured shop, {customers:,} across {args.shops} "
         f"shops ({counts['phone']:,} phones, {counts['order']:,} orders, {counts['timeline']:,} "
         f"timeline entries; {loaded['sizes_mib']['database']:,} MiB), loaded in "
-        f"**{t['total_s']} s** (generated in Python, COPY as the owner"
-        f"{', foreign-key triggers off' if loaded['fk_triggers_skipped'] else ''}, VACUUM "
+        f"**{t['total_s']} s** (generated in Python {t['generate_customers_s']} s, COPY as the "
+        f"owner{', foreign-key triggers off' if loaded['fk_triggers_skipped'] else ''}, VACUUM "
         f"ANALYZE {t['vacuum_analyze_s']} s).",
         "",
-        f"| {args.rounds} rounds of {args.calls} concurrent calls (posts up to {args.gap:g} ms "
-        f"apart) | figure |",
-        "|---|---|",
-        f"| screen pop, ringing POST sent → agent's `call` event (ringing) | p50 "
-        f"{pops['p50_ms']} ms, **p95 {pops['p95_ms']} ms**, p99 {pops['p99_ms']} ms, max "
-        f"{pops['max_ms']} ms over {pops['popped']} pops {_ok(pops['p95_ms'], GOAL_P95_MS)} "
-        f"(goal p95 ≤ {GOAL_P95_MS} ms; p95 per round: {', '.join(str(p) for p in per_round)}) |",
-        f"| calls that pop / do not pop (answered or ended recorded before ringing) | "
-        f"{pops['expected']} / {pops['not_popping']} "
-        f"({', '.join(f'{k} first: {n}' for k, n in pops['not_popping_first_recorded'].items())})"
-        + (f"; **{pops['missing']} expected pops never came**" if pops["missing"] else "")
-        + (
-            f"; **{len(pops['unexpected_ringing_pops'])} popped that should not**"
-            if pops["unexpected_ringing_pops"]
-            else ""
-        )
-        + " |",
-        f"| webhook answers | {posts['ok']} of {posts['posts']} 200 ({posts['duplicates']} said "
-        f"duplicate){'; failed: ' + str(posts['failed']) if posts['failed'] else ''}; response p50 "
-        f"{posts['response']['p50_ms']} ms, p95 {posts['response']['p95_ms']} ms, max "
-        f"{posts['response']['max_ms']} ms |",
-        f"| CPU over the rounds (% of one core) | {_cpu(m['cpu'])} |",
-        f"| the server's event loop (tests/bench/server_probe.py; pops are the messages) | "
-        f"{stalls.text(m['probe'])} |",
-        f"| PostgreSQL backends of the database, sampled every 50 ms | busy: "
-        f"{m['pg']['busy_backends']}; waits: {m['pg']['waits']} |",
-        f"| records of these calls | {_records(result['records_rounds'])} |",
+        f"| {args.rounds} rounds of {args.calls} concurrent calls | {header} |",
+        "|---|" + "---|" * len(phases),
+        row(
+            "posts offered per second while sending (mean of the rounds)",
+            lambda p: str(p["offered_per_second"]),
+        ),
+        row(
+            f"screen pop: ringing POST sent → the agent's `call` event (goal p95 ≤ "
+            f"{GOAL_P95_MS} ms)",
+            pop_cell,
+        ),
+        row(
+            "calls that pop / that do not (answered or ended recorded before ringing)", popping_cell
+        ),
+        row("webhook answers", answers_cell),
+        row("CPU, % of one core", lambda p: _cpu(p["cpu"])),
+        row(
+            "the server's event loop (tests/bench/server_probe.py)",
+            lambda p: stalls.text(p["probe"]),
+        ),
+        row(
+            "PostgreSQL backends of the database, every 50 ms",
+            lambda p: f"busy: {p['pg']['busy_backends']}; waits: {p['pg']['waits']}",
+        ),
+        row("records of these calls", lambda p: _records(p["records"])),
         "",
-        f"| closed loop: {len(range(args.throughput_calls))} calls, {args.concurrency} "
-        "connections posting back to back | figure |",
+        f"| closed loop: {args.throughput_calls} calls, {args.concurrency} connections posting "
+        "back to back | figure |",
         "|---|---|",
         f"| webhook throughput | **{loop['posts']['per_second']} events/s** "
         f"({loop['posts']['ok']} of {loop['posts']['posts']} answered 200 in "
         f"{loop['posts']['seconds']} s"
-        f"{'; failed: ' + str(loop['posts']['failed']) if loop['posts']['failed'] else ''}); "
-        f"response p50 {loop['posts']['response']['p50_ms']} ms, p95 "
+        f"{'; **failed: ' + str(loop['posts']['failed']) + '**' if loop['posts']['failed'] else ''}"
+        f"); response p50 {loop['posts']['response']['p50_ms']} ms, p95 "
         f"{loop['posts']['response']['p95_ms']} ms |",
         f"| screen pop while saturated | p50 {loop['pops']['p50_ms']} ms, p95 "
         f"{loop['pops']['p95_ms']} ms, max {loop['pops']['max_ms']} ms over "
         f"{loop['pops']['popped']} pops"
         + (f"; **{loop['pops']['missing']} never came**" if loop["pops"]["missing"] else "")
         + " |",
-        f"| CPU (% of one core) | {_cpu(loop['cpu'])} |",
+        f"| CPU, % of one core | {_cpu(loop['cpu'])} |",
         f"| records of these calls | {_records(result['records_loop'])} |",
         MARK.format(edge="end"),
     ]
@@ -799,7 +892,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--calls", type=int, default=50, help="concurrent calls per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of concurrent calls")
-    parser.add_argument("--gap", type=float, default=100, help="most ms between a call's posts")
+    parser.add_argument(
+        "--gaps",
+        default="1000,100",
+        help="comma-separated: for each, --rounds rounds whose calls post up to this many ms apart",
+    )
     parser.add_argument("--pause", type=float, default=2, help="seconds between rounds")
     parser.add_argument(
         "--in-order",
@@ -840,6 +937,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="sample the server with py-spy while measuring (pip install py-spy): its raw "
+        "stacks to FILE, where the time goes printed at the end",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="rewrite the figures block of '## Calls'"
     )
     args = parser.parse_args(argv)
@@ -856,6 +960,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             ),
         )
     args.heavy = 0  # crm_load's customer with a long timeline: not wanted here
+    try:
+        args.gaps = [float(g) for g in str(args.gaps).split(",") if g.strip()]
+    except ValueError:
+        parser.error("--gaps: numbers of ms, comma-separated")
+    if not args.gaps:
+        parser.error("--gaps: at least one")
     return args
 
 
@@ -874,15 +984,24 @@ def main(argv: list[str] | None = None) -> int:
     section = report(result, args, command)
     print()
     print(section)
-    for name in ("records_rounds", "records_loop"):
-        for example in result[name]["examples"]:
-            print(f"{name}: {json.dumps(example, ensure_ascii=False)}")
+    for example in result["records"]["examples"]:
+        print(f"wrong record: {json.dumps(example, ensure_ascii=False)}")
+    if "profile" in result["measure"]:
+        found = result["measure"]["profile"]
+        print(f"\nserver CPU samples (py-spy): {found['samples']}; inclusive % by function:")
+        for frame, pct in found["inclusive_pct"]:
+            print(f"{pct:6.1f}  {frame}")
+        print("own %:")
+        for frame, pct in found["own_pct"][:20]:
+            print(f"{pct:6.1f}  {frame}")
     if args.write_docs:
         harness.write_block(
             DOCS, MARK.format(edge="begin"), MARK.format(edge="end"), SECTION, section
         )
         print(f"\nwritten to {DOCS}")
-    failed = result["records"]["failures"] or result["measure"]["pops"]["missing"]
+    failed = result["records"]["failures"] or any(
+        phase["pops"]["missing"] for phase in result["measure"]["phases"]
+    )
     return 1 if failed else 0
 
 
