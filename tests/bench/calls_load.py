@@ -443,6 +443,40 @@ def verify(app, tenant_id: int, connection_id: int, sequences: list[Sequence]) -
     }
 
 
+def statements_per_event(app, token: str, secret: str, sequence: Sequence) -> dict:
+    """The SQL statements one webhook request sends, per event of one answered call posted in
+    order (and its ended again: a duplicate), through the app in this process (the same code
+    as the server's, with the agent still online so the pop is built)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from app.calls.hooks import SIGNATURE_HEADER, sign
+
+    count, sent = Counter(), {}
+    current = [""]
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        count[current[0]] += 1
+        sent.setdefault(current[0], []).append(" ".join(statement.split())[:100])
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        client = app.test_client()
+        for name in ("ringing", "answered", "ended", "ended"):
+            current[0] = f"{name} (duplicate)" if name in count else name
+            body = json.dumps(sequence.payload(name)).encode()
+            response = client.post(
+                f"/calls/hook/{token}",
+                data=body,
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)},
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"{name}: {response.status_code} {response.get_data()[:200]}")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    return {"count": dict(count), "sent": sent}
+
+
 # --- the shop -----------------------------------------------------------------------------------
 
 
@@ -562,6 +596,16 @@ def flush_redis(url: str) -> None:
 # --- the run ------------------------------------------------------------------------------------
 
 
+def cpu_per_post(figures: dict, window: harness.CpuWindow, posts: list[Post]) -> dict:
+    """CPU time per webhook request, in ms, of the server and of PostgreSQL: what a request
+    costs whatever else the machine was doing meanwhile."""
+    seconds = time.monotonic() - window.started  # the window has just stopped
+    return {
+        "server": round(1000 * figures["server_seconds"] / max(1, len(posts)), 2),
+        "postgres": round(10 * figures["postgres"] * seconds / max(1, len(posts)), 2),
+    }
+
+
 async def bursts(args, server, agent, hook, gap: float, rounds, database_name, rng) -> dict:
     """``rounds`` rounds of concurrent calls, posts up to ``gap`` ms apart: pops, answers, CPU,
     the server's stalls and PostgreSQL's waits."""
@@ -592,6 +636,7 @@ async def bursts(args, server, agent, hook, gap: float, rounds, database_name, r
         )
         await asyncio.sleep(args.pause)
     result["cpu"] = cpu.stop()
+    result["cpu_ms_per_post"] = cpu_per_post(result["cpu"], cpu, all_posts)
     result["pg"] = waits.stop()
     result["pops"] = pop_figures([s for r in rounds for s in r], seen)
     result["probe"] = stalls.summary(
@@ -617,6 +662,7 @@ async def measure(args, server, agent, hook, phases, loop_sequences, database_na
     loop_seen: dict[str, float] = {}
     posts = await closed_loop(hook, loop_sequences, args.concurrency, rng)
     loop_cpu = cpu.stop()
+    loop_cpu["per_post_ms"] = cpu_per_post(loop_cpu, cpu, posts)
     last = max(p.done for p in posts)
     popping = expected_pops(loop_sequences)
     await wait_for_pops(agent, {f"{r} ringing" for r in popping}, loop_seen, last + POP_WAIT_S)
@@ -684,7 +730,7 @@ def run(args: argparse.Namespace) -> dict:
 
         rng = random.Random(args.seed)
         per_phase = args.calls * args.rounds
-        wanted = per_phase * len(args.gaps) + args.throughput_calls
+        wanted = per_phase * len(args.gaps) + args.throughput_calls + 1
         picked = rng.sample(shop.phones, wanted)  # a different customer for every call
         agent_of = (f"{shop.label}@bench.example.com", shop.owner_id)
         made = make_sequences(rng, picked, f"bench{stamp}", agent_of, args)
@@ -695,7 +741,9 @@ def run(args: argparse.Namespace) -> dict:
             )
             for k, gap in enumerate(args.gaps)
         ]
-        loop_sequences = made[per_phase * len(args.gaps) :]
+        loop_sequences = made[per_phase * len(args.gaps) : -1]
+        counted = made[-1]
+        counted.outcome, counted.cause = "answered", "normalClearing"
         del loaded
         for s in shops:  # the generator's inputs: exempt from this process's collections
             s.phones, s.names, s.customer_ids = [], [], []
@@ -717,8 +765,9 @@ def run(args: argparse.Namespace) -> dict:
                 )
 
         result["measure"] = asyncio.run(go())
+        result["statements"] = statements_per_event(app, token, secret, counted)
         time.sleep(1)  # the last units commit before the records are read
-        result["records"] = verify(app, shop.tenant_id, connection_id, made)
+        result["records"] = verify(app, shop.tenant_id, connection_id, made[:-1])
         result["records_loop"] = verify(app, shop.tenant_id, connection_id, loop_sequences)
         for phase, (_, rounds) in zip(result["measure"]["phases"], phases, strict=True):
             phase["records"] = verify(
@@ -846,6 +895,13 @@ def report(result: dict, args, command: str) -> str:
         row("webhook answers", answers_cell),
         row("CPU, % of one core", lambda p: _cpu(p["cpu"])),
         row(
+            "CPU per webhook request",
+            lambda p: (
+                f"server {p['cpu_ms_per_post']['server']} ms, PostgreSQL "
+                f"{p['cpu_ms_per_post']['postgres']} ms"
+            ),
+        ),
+        row(
             "the server's event loop (tests/bench/server_probe.py)",
             lambda p: stalls.text(p["probe"]),
         ),
@@ -854,6 +910,11 @@ def report(result: dict, args, command: str) -> str:
             lambda p: f"busy: {p['pg']['busy_backends']}; waits: {p['pg']['waits']}",
         ),
         row("records of these calls", lambda p: _records(p["records"])),
+        "",
+        "SQL statements per webhook request (one answered call posted in order, through the "
+        "app in this process): "
+        + ", ".join(f"{k} {n}" for k, n in result["statements"]["count"].items())
+        + ".",
         "",
         f"| closed loop: {args.throughput_calls} calls, {args.concurrency} connections posting "
         "back to back | figure |",
@@ -870,6 +931,8 @@ def report(result: dict, args, command: str) -> str:
         + (f"; **{loop['pops']['missing']} never came**" if loop["pops"]["missing"] else "")
         + " |",
         f"| CPU, % of one core | {_cpu(loop['cpu'])} |",
+        f"| CPU per webhook request | server {loop['cpu']['per_post_ms']['server']} ms, "
+        f"PostgreSQL {loop['cpu']['per_post_ms']['postgres']} ms |",
         f"| records of these calls | {_records(result['records_loop'])} |",
         MARK.format(edge="end"),
     ]
@@ -944,6 +1007,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "stacks to FILE, where the time goes printed at the end",
     )
     parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: print (and with --write-docs write) the figures of an earlier "
+        "run from its --json file",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="rewrite the figures block of '## Calls'"
     )
     args = parser.parse_args(argv)
@@ -973,13 +1043,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     given = argv if argv is not None else sys.argv[1:]
     command = "python -m tests.bench.calls_load" + (" " + shlex.join(given) if given else "")
-    try:
-        result = run(args)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    if args.report:  # the figures of an earlier run, from its --json file
+        result = json.loads(args.report.read_text())
+        command = result["command"]
+        for key in ("customers", "shops", "calls", "rounds", "throughput_calls", "concurrency"):
+            setattr(args, key, int(result["args"][key]))
+        args.json = None
+    else:
+        try:
+            result = run(args)
+        except Exception:
+            traceback.print_exc()
+            return 1
     if args.json:  # first: the raw figures survive a failing report
-        result.update(command=command, args={k: str(v) for k, v in vars(args).items()})
+        kept = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        result.update(command=command, args=kept)
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     section = report(result, args, command)
     print()
