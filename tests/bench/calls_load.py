@@ -182,7 +182,7 @@ def make_sequences(
     for index, (e164, customer_id) in enumerate(phones):
         outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
         events = ["ringing", "answered", "ended"] if outcome == "answered" else ["ringing", "ended"]
-        copies = [rng.choice((1, 2, 2, 3)) for _ in events]
+        copies = [rng.choice(args.copies) for _ in events]
         in_order = rng.random() < args.in_order
         if in_order:  # each event's first copy in its place, the retries anywhere after it
             order = list(events)
@@ -968,6 +968,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="share of calls posted in order (the rest shuffled)",
     )
     parser.add_argument(
+        "--copies",
+        default="1,2,2,3",
+        help="how many times each event is posted, drawn from this list (1: no duplicates)",
+    )
+    parser.add_argument(
         "--throughput-calls", type=int, default=500, help="calls of the closed-loop phase"
     )
     parser.add_argument(
@@ -1036,6 +1041,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--gaps: numbers of ms, comma-separated")
     if not args.gaps:
         parser.error("--gaps: at least one")
+    try:
+        args.copies = [int(n) for n in str(args.copies).split(",") if n.strip()]
+    except ValueError:
+        parser.error("--copies: whole numbers, comma-separated")
+    if not args.copies or min(args.copies) < 1:
+        parser.error("--copies: each at least 1")
     return args
 
 
