@@ -420,7 +420,7 @@ def verify(app, tenant_id: int, connection_id: int, sequences: list[Sequence]) -
         got = {**found[0], "events_stored": stored.get(sequence.ref, 0)}
         diff = {k: (expected[k], got[k]) for k in expected if expected[k] != got[k]}
         if diff:
-            wrong_fields.update(diff)
+            wrong_fields.update(diff.keys())
             failures.append(
                 {
                     "ref": sequence.ref,
