@@ -71,9 +71,9 @@ bench: install $(MO)
 bench-crm: install $(MO)
 	$(BIN)/python -m tests.bench.crm_load $(BENCH_ARGS)
 
-# The calls benchmark (tests/bench/calls_load.py, ~6 minutes, a ~1 GB scratch PostgreSQL database
-# dropped at the end, Redis db $(BENCH_REDIS_DB) emptied before and after; not part of make
-# test): BENCH_ARGS="--quick" for a small run, "--write-docs" to rewrite its figures in
+# The calls benchmark (tests/bench/calls_load.py, ~6 minutes, a ~1.3 GB scratch PostgreSQL
+# database dropped at the end, Redis db $(BENCH_REDIS_DB) emptied before and after; not part of
+# make test): BENCH_ARGS="--quick" for a small run, "--write-docs" to rewrite its figures in
 # docs/BENCHMARKS.md, "--profile FILE" to sample the server with py-spy.
 BENCH_REDIS_DB ?= 10
 bench-calls: install $(MO)

@@ -2,7 +2,7 @@
 concurrent calls' duplicated, shuffled event sequences leave, on PostgreSQL with 100,000
 customers in the shop (1,000,000 across shops) and Redis as the deploy uses it.
 
-    python -m tests.bench.calls_load                  # the full size (~6 minutes, ~1 GB of disk)
+    python -m tests.bench.calls_load                  # the full size (~6 minutes, ~1.3 GB of disk)
     python -m tests.bench.calls_load --quick          # 10,000 customers in 3 shops (~1 minute)
     python -m tests.bench.calls_load --write-docs     # and rewrite its block in docs/BENCHMARKS.md
 
