@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run serve-prod test test-sqlite test-postgres install lint chromium nginx translations-update \
-	bench bench-crm
+	bench bench-crm bench-calls
 
 run: install $(MO) widget
 	$(BIN)/flask --app app huike init
@@ -70,6 +70,15 @@ bench: install $(MO)
 # "--write-docs" to rewrite its figures in docs/BENCHMARKS.md.
 bench-crm: install $(MO)
 	$(BIN)/python -m tests.bench.crm_load $(BENCH_ARGS)
+
+# The calls benchmark (tests/bench/calls_load.py, ~6 minutes, a ~1.3 GB scratch PostgreSQL
+# database dropped at the end, Redis db $(BENCH_REDIS_DB) emptied before and after; not part of
+# make test): BENCH_ARGS="--quick" for a small run, "--write-docs" to rewrite its figures in
+# docs/BENCHMARKS.md, "--profile FILE" to sample the server with py-spy.
+BENCH_REDIS_DB ?= 10
+bench-calls: install $(MO)
+	$(BIN)/python -m tests.bench.calls_load --redis-url redis://127.0.0.1:6379/$(BENCH_REDIS_DB) \
+		$(BENCH_ARGS)
 
 translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot app billing

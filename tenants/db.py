@@ -40,6 +40,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.exc import DisconnectionError
@@ -65,6 +66,7 @@ AFTER_COMMIT_KEY = "after_commit"
 PLATFORM_KEY = "platform_transaction"  # the rest of this transaction: the platform's connection
 APP_WROTE_KEY = "app_wrote"  # this transaction wrote on the app role's connection
 CONNECTIONS_KEY = "connections"  # this transaction's connections, for their settings
+UNIT_ROWS_KEY = "unit_rows"  # rows read once for this transaction (scoped_get_once)
 
 
 def utcnow() -> datetime:
@@ -380,7 +382,7 @@ def _note_write(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _on_transaction_end(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in (PLATFORM_KEY, APP_WROTE_KEY, CONNECTIONS_KEY):
+        for key in (PLATFORM_KEY, APP_WROTE_KEY, CONNECTIONS_KEY, UNIT_ROWS_KEY):
             session.info.pop(key, None)
 
 
@@ -428,3 +430,35 @@ def scoped_get(model, ident):
     if isinstance(ident, int) and not -MAX_ID <= ident <= MAX_ID:
         return None
     return db().scalar(select(model).where(model.id == ident))
+
+
+def _unit_key(session: Session, model, ident) -> tuple:
+    # the binding is part of the key: another tenant or the switch reads afresh
+    return (model, ident, session.info.get(TENANT_KEY), bool(session.info.get(CROSS_KEY)))
+
+
+def keep_for_unit(row) -> None:
+    """Let ``scoped_get_once`` answer with ``row`` (loaded through the tenant filter) for the
+    rest of this transaction; another tenant's row is not kept."""
+    session = db()
+    tenant_id = session.info.get(TENANT_KEY)
+    if isinstance(row, TenantRoot):
+        mine = row.id == tenant_id
+    else:
+        mine = not isinstance(row, TenantScoped) or row.tenant_id == tenant_id
+    if session.in_transaction() and (mine or session.info.get(CROSS_KEY)):
+        session.info.setdefault(UNIT_ROWS_KEY, {})[_unit_key(session, type(row), row.id)] = row
+
+
+def scoped_get_once(model, ident):
+    """``scoped_get`` read once per transaction, for a hot path that wants the same row several
+    times (the call webhook: the shop's row, the caller). A second SELECT would return the
+    same object anyway: a query does not refresh a row the session holds."""
+    session = db()
+    row = session.info.get(UNIT_ROWS_KEY, {}).get(_unit_key(session, model, ident))
+    state = inspect(row) if row is not None else None
+    if state is None or state.deleted or state.was_deleted or state.detached:
+        row = scoped_get(model, ident)
+        if row is not None:
+            keep_for_unit(row)
+    return row

@@ -25,11 +25,9 @@ def keep_on_timeline(call: Call) -> None:
     """The call's entry on its customer's timeline, added or brought up to date."""
     if call.customer_id is None:
         return
-    entry = crm.add_entry(call.customer_id, "call", ref_id=call.id, occurred_at=call.started_at)
-    crm.update_entry(
-        entry,
-        summary=call.notes[:300],
-        data={
+    facts = {
+        "summary": call.notes[:300],
+        "data": {
             "kind": call.kind,
             "direction": call.direction,
             "status": call.status,
@@ -38,8 +36,11 @@ def keep_on_timeline(call: Call) -> None:
             "agent_id": call.agent_id,
             "outcome": call.outcome,
         },
-        occurred_at=call.started_at,
-    )
+        "occurred_at": call.started_at,
+    }
+    # a new entry is inserted complete (no UPDATE after it); an existing one brought up to date
+    entry = crm.add_entry(call.customer_id, "call", ref_id=call.id, **facts)
+    crm.update_entry(entry, **facts)
 
 
 @call_ringing.connect

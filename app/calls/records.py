@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.calls.models import AgentLine, Call, CallConnection, CallEvent, CallNumber
 from app.calls.signals import call_answered, call_ended, call_ringing
 from app.crm import service as crm
-from tenants.db import current_tenant_id, db, scoped_get, utcnow
+from tenants.db import current_tenant_id, db, keep_for_unit, scoped_get_once, utcnow
 from tenants.models import Membership, Tenant, User
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,9 @@ def record(connection: CallConnection, event: ProviderEvent) -> Call | None:
         return None
     call, new = _call_for(connection, event.call_ref)
     before = None if new else call.status
-    _apply(call, event, _region())
-    call.status = status_of(call)
+    with db.no_autoflush:  # the lookups in _apply read other tables: one UPDATE, at the flush
+        _apply(call, event, _region())
+        call.status = status_of(call)
     db.flush()
     _announce(call, before, new)
     return call
@@ -129,7 +130,7 @@ def sweep_ringing(older_than: datetime) -> list[Call]:
 
 
 def _region() -> str:
-    tenant = scoped_get(Tenant, current_tenant_id())
+    tenant = scoped_get_once(Tenant, current_tenant_id())  # the pop reads it again
     return tenant.country if tenant else "CN"
 
 
@@ -223,7 +224,10 @@ def _customer_id(number: str) -> int | None:
     if not number.startswith("+"):
         return None
     customer = crm.find_by_contact(phones=[number])
-    return customer.id if customer is not None else None
+    if customer is None:
+        return None
+    keep_for_unit(customer)  # the pop's card shows them: not read a second time
+    return customer.id
 
 
 def _agent_named(ref: str, region: str) -> int | None:

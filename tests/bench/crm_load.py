@@ -1142,14 +1142,7 @@ def report(result: dict, args, command: str) -> str:
 
 def write_docs(block: str) -> None:
     """Replace the block (the hand-written text of the section around it stays)."""
-    begin, end = MARK.format(edge="begin"), MARK.format(edge="end")
-    text = DOCS.read_text()
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{block}\n"
-    DOCS.write_text(text)
+    harness.write_block(DOCS, MARK.format(edge="begin"), MARK.format(edge="end"), SECTION, block)
 
 
 # --- the run -------------------------------------------------------------------------------------

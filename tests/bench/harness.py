@@ -77,7 +77,10 @@ class Database:
     name: str | None = None
 
     @classmethod
-    def create(cls, backend: str, pg_admin_url: str, root: Path = ROOT) -> Database:
+    def create(
+        cls, backend: str, pg_admin_url: str, root: Path = ROOT, migrate: bool = True
+    ) -> Database:
+        """``migrate=False``: the caller runs ``init`` inside the ``try`` that drops it again."""
         instance = Path(tempfile.mkdtemp(prefix="huike-bench-"))
         if backend == "sqlite":
             url = f"sqlite:///{instance / 'huike.db'}"
@@ -108,7 +111,8 @@ class Database:
                 pg_admin_url,
                 name,
             )
-        database.init(root)
+        if migrate:
+            database.init(root)
         return database
 
     def env(self) -> dict[str, str]:
@@ -188,14 +192,15 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
+        # Redis only when the benchmark asks for it (in ``env``), never from the shell's.
+        inherited = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         env = {
-            **os.environ,
+            **inherited,
             **self.env,
             "PORT": str(self.port),
             "ASYNC_MODE": self.async_mode,
             "BENCH_PROBE_LOG": str(self.probe_path),
         }
-        env.pop("REDIS_URL", None)
         probe = [str(python_of(self.root)), str(ROOT / "tests" / "bench" / "server_probe.py")]
         if self.kind == "huike":
             argv = [*probe, "wsgi.py"]
@@ -444,3 +449,15 @@ class PgWaits:
             "busy_backends": dict(sorted(self.busy.items())),
             "waits": dict(self.waits.most_common(8)),
         }
+
+
+def write_block(docs: Path, begin: str, end: str, section: str, block: str) -> None:
+    """Replace the figures between ``begin`` and ``end`` in ``docs`` (the hand-written text
+    around them stays), or add ``section`` with them at the end of the file."""
+    text = docs.read_text()
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{section}\n\n{block}\n"
+    docs.write_text(text)

@@ -289,7 +289,8 @@ def _ms(seconds: float | None) -> float | None:
 
 def agent_main(url: str, cookie: str | None, set_online: bool, conn) -> None:
     """Connect to ``/agent`` (with the signed-in owner's cookie), tell the parent it is ready,
-    and record every bench message until told to stop."""
+    and record every bench message, and when each call's ``call`` event first came with each
+    status (tests/bench/calls_load.py), until told to stop."""
     asyncio.run(_agent(url, cookie, set_online, conn))
 
 
@@ -297,6 +298,7 @@ async def _agent(url: str, cookie: str | None, set_online: bool, conn) -> None:
     latency: dict[str, float] = {}
     arrived: dict[str, float] = {}
     events: Counter = Counter()
+    calls: dict[str, float] = {}  # "<call_ref> <status>" -> first arrival
     client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
 
     def on_message(data) -> None:
@@ -309,6 +311,12 @@ async def _agent(url: str, cookie: str | None, set_online: bool, conn) -> None:
                 latency[client_id] = now - float(sent)
                 arrived[client_id] = now
 
+    def on_call(data) -> None:
+        now = time.time()
+        events["call"] += 1
+        if isinstance(data, dict):
+            calls.setdefault(f"{data.get('call_ref')} {data.get('status')}", now)
+
     def count(name: str):
         def handler(*_args) -> None:
             events[name] += 1
@@ -316,6 +324,7 @@ async def _agent(url: str, cookie: str | None, set_online: bool, conn) -> None:
         return handler
 
     client.on("message", on_message, namespace=AGENT)
+    client.on("call", on_call, namespace=AGENT)
     for name in ("preview", "visitor", "conversation", "snapshot", "agent", "error"):
         client.on(name, count(name), namespace=AGENT)
     client.on("disconnect", count("disconnect"), namespace=AGENT)
@@ -346,6 +355,7 @@ async def _agent(url: str, cookie: str | None, set_online: bool, conn) -> None:
                     {
                         "latency": dict(latency),
                         "arrived": dict(arrived),
+                        "calls": dict(calls),
                         "events": dict(events),
                         "cpu_seconds": cpu_self() - cpu_before,
                         "connected": client.connected,
@@ -356,6 +366,7 @@ async def _agent(url: str, cookie: str | None, set_online: bool, conn) -> None:
             break
         latency.clear()
         arrived.clear()
+        calls.clear()
         events.clear()
         cpu_before = cpu_self()
         if command == "reset":

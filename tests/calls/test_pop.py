@@ -7,7 +7,8 @@ import json
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from app.calls import hooks
 from app.calls.models import Call, CallNumber
@@ -73,6 +74,29 @@ def test_a_ringing_call_pops_with_the_customers_name_in_its_own_shop_only(app, c
     assert card["number"] == "+8613911112222"
     mine.disconnect(namespace=AGENT)
     other_shop.disconnect(namespace=AGENT)
+
+
+def test_a_ringing_call_is_written_once_and_reads_its_shop_and_caller_once(
+    app, client, two_tenants
+):
+    """The webhook's hot path (docs/BENCHMARKS.md, Calls): one UPDATE of the call, the shop's
+    row and the customer read once each, though the record and the card both need them."""
+    sent = []
+
+    def seen(_conn, _cursor, statement, *_):
+        sent.append(" ".join(statement.split()))
+
+    mine = agent_socket(app, two_tenants.a.agent)
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        ring(client, two_tenants.a)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert calls_heard(mine)[0]["customer"]["name"] == "Buyer a"
+    assert len([s for s in sent if s.startswith("UPDATE calls ")]) == 1
+    assert len([s for s in sent if s.startswith("SELECT") and " FROM tenants" in s]) == 1
+    assert len([s for s in sent if s.startswith("SELECT") and " FROM crm_customers" in s]) == 1
+    mine.disconnect(namespace=AGENT)
 
 
 def test_the_numbers_agent_gets_the_call_when_online_else_every_online_agent(

@@ -1,10 +1,11 @@
 """The tenant filter holds by construction, and on PostgreSQL row-level security holds too."""
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from tenants.db import bind_tenant, cross_tenant, db, scoped_get
+from tenants.db import bind_tenant, cross_tenant, db, keep_for_unit, scoped_get, scoped_get_once
 from tenants.models import Invitation, Membership, Tenant, User
 
 from ..conftest import BACKEND, login
@@ -52,6 +53,40 @@ def test_foreign_id_is_not_found(two_tenants):
     bind_tenant(two_tenants.b.tenant.id)
     assert scoped_get(Membership, two_tenants.a.agent.id) is None
     assert scoped_get(Membership, two_tenants.b.agent.id).user.email == "agent-b@example.com"
+
+
+def statements(fn):
+    """What ``fn()`` returns, and how many SQL statements it sent."""
+    sent = []
+
+    def seen(*_):
+        sent.append(1)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        return fn(), len(sent)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+
+def test_a_row_read_once_per_transaction_is_the_bound_tenants_only(two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    bind_tenant(a.tenant.id)
+    shop, sent = statements(lambda: scoped_get_once(Tenant, a.tenant.id))
+    assert shop.id == a.tenant.id and sent > 0
+    assert statements(lambda: scoped_get_once(Tenant, a.tenant.id)) == (shop, 0)
+
+    bind_tenant(b.tenant.id)  # another binding reads afresh, through the filter
+    assert scoped_get_once(Tenant, a.tenant.id) is None
+    with cross_tenant():
+        foreign = db.scalar(select(Membership).where(Membership.id == a.agent.id))
+    keep_for_unit(foreign)  # not kept: it is shop A's
+    assert scoped_get_once(Membership, a.agent.id) is None
+
+    bind_tenant(a.tenant.id)
+    db.commit()  # the next transaction reads again
+    again, sent = statements(lambda: scoped_get_once(Tenant, a.tenant.id))
+    assert again is shop and sent > 0
 
 
 def test_bulk_update_and_delete_stay_in_tenant(two_tenants):
