@@ -26,6 +26,7 @@ breaks it fails its tests on either database.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -186,7 +187,10 @@ def make_engine(url: str, autocommit: bool = False, platform_role: str | None = 
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if not in_memory else "BEGIN")
+            if in_memory:
+                conn.exec_driver_sql("BEGIN")
+            else:
+                _begin_immediate(conn.connection.dbapi_connection)
 
         return engine
     # pool_pre_ping would cost a round trip on every checkout, i.e. on every socket event: ping
@@ -247,6 +251,29 @@ def make_engine(url: str, autocommit: bool = False, platform_role: str | None = 
 
 
 _autocommit_engines: dict[Engine, Engine] = {}
+
+
+SQLITE_LOCK_WAIT = 30.0  # seconds a unit waits for SQLite's write lock before it fails
+
+
+def _begin_immediate(dbapi_conn) -> None:
+    """Take SQLite's write lock, waiting for it in short sleeps: sqlite's own busy wait blocks
+    the whole process, so under eventlet the green thread holding the lock (reading a request
+    body, writing a socket) could never finish and release it — every request froze for the
+    full timeout. ``time.sleep`` is cooperative once eventlet has patched it."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    dbapi_conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.002)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_LOCK_WAIT * 1000)}")
 
 
 def autocommit_engine(engine: Engine) -> Engine:
