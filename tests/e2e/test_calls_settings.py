@@ -28,7 +28,7 @@ def test_connect_a_pbx_see_the_secret_once_and_rotate(browser, live_server):
     expect(admin.get_by_role("heading", name="Phone settings")).to_be_visible()
     sidebar = admin.get_by_role("navigation", name="Console")
     sidebar.get_by_role("link", name="Phone settings").wait_for()
-    admin.locator("#add-generic-form").get_by_label("Name").fill("Front desk PBX")
+    admin.locator("#add-generic-form").get_by_label("Connection name").fill("Front desk PBX")
     admin.get_by_role("button", name="Add connection").click()
 
     expect(admin.get_by_text("Copy the secret now: it is shown only this once.")).to_be_visible()
