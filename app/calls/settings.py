@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from app.calls import connections as rules
+from app.calls import twilio_requests
 from app.calls.models import AgentLine, CallConnection, CallNumber
 from app.calls.views import bp
 from app.forms import act
@@ -36,18 +37,13 @@ class Problem:
     text: str
 
 
-def base_url() -> str:
-    """Where providers reach Huike: BASE_URL, else (a try-out) the address of this page."""
-    return current_app.config["BASE_URL"] or request.host_url.rstrip("/")
-
-
 def hook_url(connection: CallConnection) -> str:
-    return base_url() + url_for("calls_hooks.generic", token=connection.token)
+    return twilio_requests.base_url() + url_for("calls_hooks.generic", token=connection.token)
 
 
 def twilio_urls(number: CallNumber) -> dict[str, str]:
     """The number's three webhook URLs, as Twilio's request validator will see them."""
-    return {hook: f"{base_url()}/calls/twilio/{number.token}/{hook}" for hook in TWILIO_HOOKS}
+    return {hook: twilio_requests.hook_url(number.token, hook) for hook in TWILIO_HOOKS}
 
 
 def _page(problem: Problem | None = None, values: dict | None = None, status: int = 200):
