@@ -182,6 +182,14 @@ def csrf_token(session: requests.Session, url: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
+def api_key(server: LiveServer, owner: requests.Session, name: str = "Server") -> str:
+    """A new API key of the owner's shop, made on the console's page as an admin does."""
+    page = f"{server.url}/console/settings/api-keys/"
+    created = owner.post(page, data={"name": name, "csrf_token": csrf_token(owner, page)})
+    assert created.status_code == 200, created.text[:500]
+    return re.search(r'id="api-key">(hk_live_[\w-]+)<', created.text).group(1)
+
+
 def invite(server: LiveServer, owner: requests.Session, email: str) -> str:
     """The owner invites ``email`` as an agent through the members page: the mailed link."""
     owner.post(
