@@ -9,6 +9,7 @@ any worker is seen by the next question in every worker.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -85,11 +86,24 @@ def _build(shop: RobotSettings) -> Index:
         .where(RobotEntry.enabled)
         .order_by(RobotEntry.id)
     )
-    return Index.build(
-        ((entry_id, [question, *alternatives]) for entry_id, question, alternatives in rows),
+    entries = [(entry_id, [question, *alternatives]) for entry_id, question, alternatives in rows]
+    return _off_the_loop(
+        Index.build,
+        entries,
         synonyms=knowledge.synonym_groups(shop.synonyms),
         words=knowledge.user_words(shop.words),
     )
+
+
+def _off_the_loop(work, *args, **kwargs):
+    """Under eventlet, CPU work as long as a big base's build (about a second) would stop every
+    other green thread of the worker: it runs in a real thread, the others go on."""
+    eventlet = sys.modules.get("eventlet")  # imported by wsgi.py when it serves
+    if eventlet is not None and eventlet.patcher.is_monkey_patched("thread"):
+        from eventlet import tpool
+
+        return tpool.execute(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 def index(shop: RobotSettings | None = None) -> Index:
