@@ -1,0 +1,287 @@
+"""Robot answers on real question sets (../shared/robot-eval): accuracy and latency.
+
+    python -m tests.bench.robot_eval --in-process      # the matcher alone, no server
+    python -m tests.bench.robot_eval --cross-validate  # pick thresholds on training data only
+    python -m tests.bench.robot_eval --latency         # 5,000 phrasings, ask p50/p95 in process
+
+Each set's training sentences are its knowledge base (one entry per intent: the first sentence
+is the question, the others its alternatives); every test question is asked and scored as the
+set's README says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench import harness
+
+SETS_DIR = harness.ROOT.parent / "shared" / "robot-eval"
+SETS = ("banking77", "hint3-curekart", "zh-shop-faq")
+OUT_OF_SCOPE = {"NO_NODES_DETECTED", "OUT", "HANDOVER"}
+
+
+@dataclass
+class Entry:
+    external_id: str
+    question: str
+    alternatives: list[str]
+    answer: str
+    category: str
+
+    @property
+    def phrasings(self) -> list[str]:
+        return [self.question, *self.alternatives]
+
+
+@dataclass
+class QuestionSet:
+    name: str
+    entries: list[Entry]
+    questions: list[tuple[str, str]]  # (text, expected external_id or an OUT_OF_SCOPE label)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _intent_set(name: str, text: str, label: str) -> QuestionSet:
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for row in _rows(SETS_DIR / name / "train.csv"):
+        by_label[row[label]].append(row[text])
+    entries = [
+        Entry(lab, sentences[0], sentences[1:], lab, name) for lab, sentences in by_label.items()
+    ]
+    questions = [(row[text], row[label]) for row in _rows(SETS_DIR / name / "test.csv")]
+    return QuestionSet(name, entries, questions)
+
+
+def _faq_set() -> QuestionSet:
+    folder = SETS_DIR / "zh-shop-faq"
+    entries = [
+        Entry(
+            row["question"],
+            row["question"],
+            [a for a in row["alternatives"].split("|") if a.strip()],
+            row["answer"],
+            row["category"],
+        )
+        for row in _rows(folder / "kb.csv")
+    ]
+    questions = [(row["question"], row["expected"]) for row in _rows(folder / "questions.csv")]
+    return QuestionSet("zh-shop-faq", entries, questions)
+
+
+def load(name: str) -> QuestionSet:
+    if name == "banking77":
+        return _intent_set(name, "text", "category")
+    if name == "hint3-curekart":
+        return _intent_set(name, "sentence", "label")
+    return _faq_set()
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    decision: str
+    entry: str | None  # external id of the answered entry
+    candidates: list[str]  # external ids, best first
+    confidence: float
+    seconds: float
+
+
+def score(expected: list[str], replies: list[Reply]) -> dict:
+    """The README's figures, in %, and the latency in ms."""
+    inside = [(e, r) for e, r in zip(expected, replies, strict=True) if e not in OUT_OF_SCOPE]
+    outside = [(e, r) for e, r in zip(expected, replies, strict=True) if e in OUT_OF_SCOPE]
+    right_in = sum(r.decision == "answer" and r.entry == e for e, r in inside)
+    right_out = sum(r.decision != "answer" for _, r in outside)
+    handover = [r for e, r in outside if e == "HANDOVER"]
+    times = sorted(r.seconds * 1000 for r in replies)
+
+    def pct(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    return {
+        "questions": len(replies),
+        "in_scope": len(inside),
+        "out_of_scope": len(outside),
+        "in_scope_top1": pct(right_in, len(inside)),
+        "out_of_scope_handled": pct(right_out, len(outside)),
+        "overall": pct(right_in + right_out, len(replies)),
+        "top3": pct(sum(e in r.candidates[:3] for e, r in inside), len(inside)),
+        "best_candidate": pct(sum(r.candidates[:1] == [e] for e, r in inside), len(inside)),
+        "handover_rows_handover": pct(
+            sum(r.decision == "handover" for r in handover), len(handover)
+        ),
+        "p50_ms": round(statistics.median(times), 2) if times else None,
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2) if times else None,
+    }
+
+
+# --- in process: the matcher alone ----------------------------------------------------------
+
+
+def in_process(qs: QuestionSet, thresholds=None) -> list[Reply]:
+    from app.robot.matcher import DEFAULT_THRESHOLDS, Index
+
+    thresholds = thresholds or DEFAULT_THRESHOLDS
+    index = Index.build((i, e.phrasings) for i, e in enumerate(qs.entries))
+    replies = []
+    for text, _ in qs.questions:
+        start = time.perf_counter()
+        verdict = index.answer(text, thresholds)
+        seconds = time.perf_counter() - start
+        replies.append(
+            Reply(
+                verdict.decision,
+                qs.entries[verdict.entry_id].external_id if verdict.entry_id is not None else None,
+                [qs.entries[c.entry_id].external_id for c in verdict.candidates],
+                verdict.confidence,
+                seconds,
+            )
+        )
+    return replies
+
+
+# --- choosing thresholds on training data ---------------------------------------------------
+
+
+def cv_folds(qs: QuestionSet, folds: int, seed: int = 13):
+    """(kb entries, questions) pairs from training data only: in each fold a quarter of the
+    entries is held out whole (their phrasings become out-of-scope questions) and one phrasing
+    in five of each kept entry is held out as an in-scope question."""
+    rng = random.Random(seed)
+    for fold in range(folds):
+        order = list(qs.entries)
+        rng.shuffle(order)
+        cut = max(1, len(order) // 4)
+        held, kept = order[:cut], order[cut:]
+        entries, questions = [], []
+        for entry in kept:
+            phrasings = entry.phrasings
+            rng.shuffle(phrasings)
+            n_out = max(1, len(phrasings) // 5) if len(phrasings) > 1 else 0
+            asked, kb = phrasings[:n_out], phrasings[n_out:]
+            entries.append(Entry(entry.external_id, kb[0], kb[1:], "", ""))
+            questions += [(t, entry.external_id) for t in asked]
+        for entry in held:
+            sample = rng.sample(entry.phrasings, min(len(entry.phrasings), 5))
+            questions += [(t, "OUT") for t in sample]
+        yield QuestionSet(f"{qs.name}#{fold}", entries, questions)
+
+
+def cross_validate(names: list[str], folds: int = 4) -> dict:
+    """Overall accuracy of each threshold triple on the training folds of every set; the
+    default is the triple with the best mean over the sets (each set weighs the same)."""
+    from app.robot.matcher import Index, Thresholds
+
+    grid = [
+        Thresholds(a / 100, s / 100, m / 100)
+        for a in range(20, 80, 2)
+        for s in range(10, 60, 2)
+        if s <= a
+        for m in (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
+    ]
+    per_set: dict[str, dict[Thresholds, list[float]]] = {}
+    for name in names:
+        cells: dict[Thresholds, list[float]] = defaultdict(list)
+        for fold in cv_folds(load(name), folds):
+            index = Index.build((i, e.phrasings) for i, e in enumerate(fold.entries))
+            ids = [e.external_id for e in fold.entries]
+            ranked = [index.rank(t) for t, _ in fold.questions]
+            expected = [e for _, e in fold.questions]
+            for th in grid:
+                right = 0
+                for exp, cands in zip(expected, ranked, strict=True):
+                    answered = _decide(cands, th)
+                    if exp == "OUT":
+                        right += answered is None
+                    else:
+                        right += answered is not None and ids[answered] == exp
+                cells[th].append(right / len(expected))
+        per_set[name] = {th: statistics.mean(v) for th, v in cells.items()}
+    mean = {th: statistics.mean(per_set[n][th] for n in names) for th in grid}
+    best = max(grid, key=lambda th: (round(mean[th], 4), -th.margin, th.answer))
+    return {
+        "best": best,
+        "mean": round(100 * mean[best], 1),
+        "per_set": {n: round(100 * per_set[n][best], 1) for n in names},
+        "per_set_best": {
+            n: (max(per_set[n], key=per_set[n].get), round(100 * max(per_set[n].values()), 1))
+            for n in names
+        },
+    }
+
+
+def _decide(candidates, th) -> int | None:
+    """The entry index answered under th, or None (the same rule as Index.answer)."""
+    if not candidates or candidates[0].confidence < th.answer:
+        return None
+    second = candidates[1].confidence if len(candidates) > 1 else 0.0
+    return candidates[0].entry_id if candidates[0].confidence - second >= th.margin else None
+
+
+# --- latency in process ---------------------------------------------------------------------
+
+
+def latency(phrasings: int = 5000) -> dict:
+    from app.robot.matcher import Index
+
+    qs = load("banking77")
+    rng = random.Random(5)
+    pool = [(e.external_id, t) for e in qs.entries for t in e.phrasings]
+    chosen = rng.sample(pool, phrasings)
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for label, text in chosen:
+        grouped[label].append(text)
+    start = time.perf_counter()
+    index = Index.build((i, texts) for i, texts in enumerate(grouped.values()))
+    build = time.perf_counter() - start
+    times = []
+    for text, _ in qs.questions:
+        start = time.perf_counter()
+        index.answer(text)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "phrasings": len(index),
+        "build_s": round(build, 2),
+        "asked": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="all", choices=[*SETS, "all"])
+    parser.add_argument("--in-process", action="store_true", help="the matcher alone, no server")
+    parser.add_argument("--cross-validate", action="store_true")
+    parser.add_argument("--latency", action="store_true")
+    args = parser.parse_args(argv)
+    names = list(SETS) if args.set == "all" else [args.set]
+    if args.cross_validate:
+        print(cross_validate(names))
+        return 0
+    if args.latency:
+        print(latency())
+        return 0
+    for name in names:
+        qs = load(name)
+        print(name, score([e for _, e in qs.questions], in_process(qs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
