@@ -122,7 +122,17 @@ EMPTY_VOCABULARY = Vocabulary()
 
 def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[str]:
     """The features of a text with their counts (the caller weighs them)."""
+    return analyse(text, vocabulary)[0]
+
+
+def analyse(
+    text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY
+) -> tuple[Counter[str], dict[str, list[str]]]:
+    """The features of a text with their counts, and for each Latin word that may be pinyin
+    initials (``i:by``) the features of its other reading (``w:by``, ``g:<by>``): when the
+    knowledge base has the initials, the word was meant as pinyin."""
     counts: Counter[str] = Counter()
+    readings: dict[str, list[str]] = {}
     text = normalise(text)
     rest = text
     if vocabulary.pattern is not None:
@@ -133,19 +143,21 @@ def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[st
         if _HAN.match(run):
             _chinese_words(run, counts)
         else:
-            _latin_word(run, counts)
+            _latin_word(run, counts, readings)
     # Characters, bigrams and pinyin over the whole text, shop words included: a question that
     # writes a synonym differently still shares its characters.
     for run in _RUNS.findall(text):
         if _HAN.match(run):
             _chinese_characters(run, counts)
-    return counts
+    return counts, readings
 
 
 def _chinese_words(run: str, counts: Counter[str]) -> None:
     for word in rjieba.cut(run):
-        if word not in _STOP_ZH:
-            counts["w:" + word] += 1
+        if word in _STOP_ZH:
+            continue
+        # A word by its sound: a homophone typo (包油 for 包邮) is still the same word.
+        counts["w:" + (" ".join(_pinyin(word)) if len(word) > 1 else word)] += 1
 
 
 def _chinese_characters(run: str, counts: Counter[str]) -> None:
@@ -161,20 +173,21 @@ def _chinese_characters(run: str, counts: Counter[str]) -> None:
                 counts["i:" + "".join(s[0] for s in syllables[i : i + n])] += 1
 
 
-def _latin_word(run: str, counts: Counter[str]) -> None:
+def _latin_word(run: str, counts: Counter[str], readings: dict[str, list[str]]) -> None:
     if run.isdigit():
         counts["w:" + run] += 1
         return
     latin = _LATIN_WORD.fullmatch(run)
+    own = []
+    if run not in _STOP_EN:
+        own.append("w:" + _stem(run))
+        if latin:
+            padded = f"<{run}>"
+            own += ["g:" + padded[i : i + 3] for i in range(len(padded) - 2)]
+    counts.update(own)
     if latin and 2 <= len(run) <= 4:
         counts["i:" + run] += 1  # by, hdfk: typed as pinyin initials, stop word or not
-    if run in _STOP_EN:
-        return
-    counts["w:" + _stem(run)] += 1
-    if latin:
-        padded = f"<{run}>"
-        for i in range(len(padded) - 2):
-            counts["g:" + padded[i : i + 3]] += 1
+        readings["i:" + run] = own
 
 
 def is_speculative(feature: str) -> bool:
