@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -30,15 +31,16 @@ import numpy as np
 from app.robot.tokens import (
     MAX_CHARS,
     Vocabulary,
-    analyse,
     features,
-    is_speculative,
+    initials,
     normalise,
+    spell_out,
+    stem,
     word_set,
 )
 
 # How much each kind of feature counts (see app.robot.tokens for the namespaces).
-WEIGHTS = {"w": 1.0, "c": 0.4, "b": 0.8, "p": 0.4, "i": 0.4, "g": 0.5}
+WEIGHTS = {"w": 1.0, "c": 0.4, "b": 0.8, "p": 0.4, "g": 0.5}
 # An entry's confidence: NEAREST_SHARE from its closest phrasings, the rest from its centroid
 # (both chosen by cross-validation on the development sets' training sentences).
 NEAREST = 3
@@ -102,6 +104,7 @@ class Index:
     def __init__(
         self,
         vocabulary: Vocabulary,
+        abbreviations: dict[str, str],
         idf: dict[str, float],
         unseen_idf: float,
         entry_ids: np.ndarray,
@@ -110,6 +113,7 @@ class Index:
         centroids: _Postings,
     ):
         self._vocabulary = vocabulary
+        self._abbreviations = abbreviations
         self._idf = idf
         self._unseen_idf = unseen_idf
         self._entry_ids = entry_ids
@@ -132,6 +136,7 @@ class Index:
         entry_ids: list[int] = []
         phrasing_entry: list[int] = []
         bags = []
+        spelled: Counter[tuple[str, str]] = Counter()
         for entry_id, texts in entries:
             kept = [bag for bag in (features(t, vocabulary) for t in texts if t) if bag]
             if not kept:
@@ -139,6 +144,7 @@ class Index:
             entry_ids.append(int(entry_id))
             phrasing_entry.extend([len(entry_ids) - 1] * len(kept))
             bags.extend(kept)
+            spelled.update(set().union(*(initials(t) for t in texts if t)))
 
         idf, unseen_idf = _idf(bags, phrasing_entry, len(entry_ids))
 
@@ -150,6 +156,7 @@ class Index:
                 total[feature] = total.get(feature, 0.0) + weight
         return cls(
             vocabulary,
+            _abbreviations(spelled),
             idf,
             unseen_idf,
             np.asarray(entry_ids, dtype=np.int64),
@@ -164,18 +171,19 @@ class Index:
     def _query(self, question: str) -> dict[str, float]:
         """The question's unit vector over the features the index knows; unseen ones only
         lower the known ones' weight."""
-        counts, readings = analyse(question, self._vocabulary)
-        meant_as_pinyin = {f for i, own in readings.items() if i in self._idf for f in own}
         vector: dict[str, float] = {}
         unseen_norm = 0.0
-        for feature, count in counts.items():
+        for feature, count in features(self._spell_out(question), self._vocabulary).items():
             idf = self._idf.get(feature)
             if idf is not None:
                 vector[feature] = _weight(feature, count) * idf
-            elif not is_speculative(feature) and feature not in meant_as_pinyin:
+            else:
                 unseen_norm += (_weight(feature, count) * self._unseen_idf) ** 2
         norm = math.sqrt(sum(w * w for w in vector.values()) + unseen_norm)
         return {f: w / norm for f, w in vector.items()} if norm else {}
+
+    def _spell_out(self, question: str) -> str:
+        return spell_out(question, self._abbreviations, lambda w: "w:" + stem(w) in self._idf)
 
     def rank(self, question: str, limit: int = 3) -> list[Candidate]:
         """The best entries for a question, best first, with a 0..1 confidence."""
@@ -204,7 +212,7 @@ class Index:
 
     def answer(self, question: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
         """Answer, suggest or hand over; never raises on any text."""
-        if not has_content(question):
+        if not features(self._spell_out(question)):
             return Verdict("handover", "empty", None, 0.0, ())
         candidates = tuple(self.rank(question))
         top = candidates[0].confidence if candidates else 0.0
@@ -218,6 +226,17 @@ class Index:
         if top - second < thresholds.margin:
             return Verdict("suggest", "ambiguous", None, top, candidates)
         return Verdict("answer", "matched", candidates[0].entry_id, top, candidates)
+
+
+def _abbreviations(spelled: Counter[tuple[str, str]]) -> dict[str, str]:
+    """Pinyin initials → the Chinese string of the knowledge base they most likely stand for
+    (the one in the most entries; then the longest): by → 包邮 in a shop that talks of it."""
+    best: dict[str, tuple[int, int, str]] = {}
+    for (letters, chinese), entries in spelled.items():
+        rank = (entries, len(chinese), chinese)
+        if rank > best.get(letters, (0, 0, "")):
+            best[letters] = rank
+    return {letters: rank[2] for letters, rank in best.items()}
 
 
 def _idf(bags: list, phrasing_entry: list[int], entries: int) -> tuple[dict[str, float], float]:
@@ -238,11 +257,6 @@ def _weight(feature: str, count: int) -> float:
 def _unit(vector: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(w * w for w in vector.values()))
     return {f: w / norm for f, w in vector.items()} if norm else {}
-
-
-def has_content(question: str) -> bool:
-    """Whether a question has anything to match (not only emoji, punctuation or spaces)."""
-    return bool(features(question))
 
 
 # --- asking for a person ----------------------------------------------------------------------

@@ -10,9 +10,11 @@ A question becomes a bag of features in a few namespaces, so that each way two t
   退/货运费/险, the bigrams still find 运费 and 费险;
 - ``p:`` the toneless pinyin of each Chinese character bigram: homophone typos (包油 for 包邮,
   七天无里由) sound the same;
-- ``i:`` pinyin initials of Chinese 2–4 character runs, and Latin words of 2–4 letters read as
-  initials (``by`` = 包邮, ``hdfk`` = 货到付款): only kept when the knowledge base has them;
 - ``g:`` character trigrams of Latin words, so English typos (recieve) still match.
+
+Buyers type pinyin initials (``by`` for 包邮, ``hdfk`` for 货到付款): ``initials`` lists what
+each Chinese 2–4 character string of a text abbreviates to, and ``spell_out`` writes such
+words back in Chinese before the features are taken.
 
 Shop words are never added to rjieba's global dictionary: the text is split on them first, so
 two shops' indexes stay independent.
@@ -38,7 +40,7 @@ MAX_CHARS = 500
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 _HAN = re.compile(rf"[{_CJK}]")
-_LATIN_WORD = re.compile(r"[a-z]+")
+_LATIN_WORD = re.compile(r"(?<![a-z])[a-z]+(?![a-z])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -63,7 +65,7 @@ _STEMMERS = threading.local()  # PyStemmer's objects are not thread-safe: one pe
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     stemmer = getattr(_STEMMERS, "english", None)
     if stemmer is None:
         stemmer = _STEMMERS.english = Stemmer.Stemmer("english")
@@ -122,17 +124,7 @@ EMPTY_VOCABULARY = Vocabulary()
 
 def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[str]:
     """The features of a text with their counts (the caller weighs them)."""
-    return analyse(text, vocabulary)[0]
-
-
-def analyse(
-    text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY
-) -> tuple[Counter[str], dict[str, list[str]]]:
-    """The features of a text with their counts, and for each Latin word that may be pinyin
-    initials (``i:by``) the features of its other reading (``w:by``, ``g:<by>``): when the
-    knowledge base has the initials, the word was meant as pinyin."""
     counts: Counter[str] = Counter()
-    readings: dict[str, list[str]] = {}
     text = normalise(text)
     rest = text
     if vocabulary.pattern is not None:
@@ -143,13 +135,37 @@ def analyse(
         if _HAN.match(run):
             _chinese_words(run, counts)
         else:
-            _latin_word(run, counts, readings)
+            _latin_word(run, counts)
     # Characters, bigrams and pinyin over the whole text, shop words included: a question that
     # writes a synonym differently still shares its characters.
     for run in _RUNS.findall(text):
         if _HAN.match(run):
             _chinese_characters(run, counts)
-    return counts, readings
+    return counts
+
+
+def initials(text: str) -> set[tuple[str, str]]:
+    """(pinyin initials, Chinese string) of every 2–4 character string of a text: 包邮 → by."""
+    found = set()
+    for run in _RUNS.findall(normalise(text)):
+        if _HAN.match(run):
+            letters = "".join(s[0] for s in _pinyin(run))
+            for n in (2, 3, 4):
+                found.update((letters[i : i + n], run[i : i + n]) for i in range(len(run) - n + 1))
+    return found
+
+
+def spell_out(text: str, abbreviations: dict[str, str], known) -> str:
+    """The text with Latin words written as pinyin initials replaced by their Chinese string.
+    Only when every Latin word of the text is a stop word or such initials: a sentence of real
+    English ("can you ship by SF express") is left alone, and so is a word the knowledge base
+    knows (``known(word)``)."""
+    text = normalise(text)
+    words = _LATIN_WORD.findall(text)
+    meant = {w for w in words if w in abbreviations and not known(w)}
+    if not meant or any(w not in meant and w not in _STOP_EN for w in words):
+        return text
+    return _LATIN_WORD.sub(lambda m: abbreviations.get(m[0], m[0]) if m[0] in meant else m[0], text)
 
 
 def _chinese_words(run: str, counts: Counter[str]) -> None:
@@ -168,29 +184,16 @@ def _chinese_characters(run: str, counts: Counter[str]) -> None:
         if i + 1 < len(run):
             counts["b:" + run[i : i + 2]] += 1
             counts["p:" + syllables[i] + " " + syllables[i + 1]] += 1
-        for n in (2, 3, 4):
-            if i + n <= len(run):
-                counts["i:" + "".join(s[0] for s in syllables[i : i + n])] += 1
 
 
-def _latin_word(run: str, counts: Counter[str], readings: dict[str, list[str]]) -> None:
+def _latin_word(run: str, counts: Counter[str]) -> None:
     if run.isdigit():
         counts["w:" + run] += 1
         return
-    latin = _LATIN_WORD.fullmatch(run)
-    own = []
-    if run not in _STOP_EN:
-        own.append("w:" + _stem(run))
-        if latin:
-            padded = f"<{run}>"
-            own += ["g:" + padded[i : i + 3] for i in range(len(padded) - 2)]
-    counts.update(own)
-    if latin and 2 <= len(run) <= 4:
-        counts["i:" + run] += 1  # by, hdfk: typed as pinyin initials, stop word or not
-        readings["i:" + run] = own
-
-
-def is_speculative(feature: str) -> bool:
-    """A reading that may not be meant (a Latin word as pinyin initials): it only counts when
-    the knowledge base has it, and an unknown one does not make a question look out of scope."""
-    return feature.startswith("i:")
+    if run in _STOP_EN:
+        return
+    counts["w:" + stem(run)] += 1
+    if _LATIN_WORD.fullmatch(run):
+        padded = f"<{run}>"
+        for i in range(len(padded) - 2):
+            counts["g:" + padded[i : i + 3]] += 1
