@@ -87,6 +87,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app.api import calls as api_calls
     from app.api import console as api_console
+    from app.api import robot as api_robot
     from app.api import views as api_views
     from app.crm import (
         field_admin,  # noqa: F401  (its routes join the crm blueprint)
@@ -102,6 +103,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api_views.bp)
     csrf.exempt(api_calls.bp)
     app.register_blueprint(api_calls.bp)
+    csrf.exempt(api_robot.bp)
+    app.register_blueprint(api_robot.bp)
     app.register_blueprint(api_console.bp)
     app.register_blueprint(crm_views.bp)
     app.register_blueprint(crm_panel.bp)
@@ -110,9 +113,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
-    from app import calls
+    from app import calls, robot
 
     calls.init_app(app)
+    robot.init_app(app)
 
     from billing import views as billing_views
 

@@ -101,6 +101,13 @@ MESSAGES = {
     "choices_required": lazy_gettext("Give a choice field at least one choice."),
     "fields_invalid": lazy_gettext("Custom fields must be given as key-value pairs."),
     "field_unknown": lazy_gettext("There is no custom field %(key)s."),
+    "entry_external_id_taken": lazy_gettext(
+        "Another entry of the knowledge base already has the id %(value)s."
+    ),
+    "entry_external_id_repeated": lazy_gettext(
+        "The id %(value)s is given to more than one entry of this request."
+    ),
+    "entries_body_invalid": lazy_gettext("Send a JSON array of entries."),
     "external_id_taken": lazy_gettext("Another customer already has the id %(value)s."),
     "phone_taken": lazy_gettext("Another customer already has the phone number %(value)s."),
     "email_taken_customer": lazy_gettext("Another customer already has the e-mail %(value)s."),

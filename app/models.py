@@ -4,6 +4,7 @@ from app.api import models as api_models
 from app.calls import models as calls_models
 from app.chat import models as chat_models
 from app.crm import models as crm_models
+from app.robot import models as robot_models
 from billing import models as billing_models
 from tenants import clock, outbox
 from tenants import models as tenants_models
@@ -16,5 +17,6 @@ __all__ = [
     "clock",
     "crm_models",
     "outbox",
+    "robot_models",
     "tenants_models",
 ]

@@ -168,7 +168,7 @@ def checked(model: type[Model], data: Mapping, context: Mapping | None = None) -
 def _refusal(error: Mapping, unknown: str) -> ServiceError:
     params = dict(error.get("ctx") or {})
     params.pop("shape", None)
-    field = params.pop("field", None) or _field(error["loc"])
+    field = params.pop("field", None) or _field(error["loc"]) or None  # a whole list: none
     if error["type"] == "extra_forbidden":
         return ServiceError(unknown, field=field, key=field)
     return ServiceError(error["type"], field=field, **params)

@@ -63,6 +63,7 @@ from app.crm.models import (
     TimelineEntry,
 )
 from app.extensions import limiter, socketio
+from app.robot.models import RobotEntry, RobotQuestion
 from tenants import migrations, ratelimit, service
 from tenants.db import (
     bind_engines,
@@ -349,6 +350,9 @@ class Shop:
     task: Task
     follow_up_rule: FollowUpRule
     agent_line: AgentLine  # the owner's extension and phone
+    # Robot: a knowledge-base entry, and a question it could not answer (the unanswered log)
+    robot_entry: RobotEntry
+    robot_question: RobotQuestion
 
 
 def make_shop(label: str, app: Flask) -> Shop:
@@ -409,6 +413,7 @@ def make_shop(label: str, app: Flask) -> Shop:
     )
     db.add(crm_import)
     calls = make_calls(label, app, owner, visitor, customer)
+    robot = make_robot(label, conversation)
     db.commit()
     bind_tenant(None)
     return Shop(
@@ -432,7 +437,28 @@ def make_shop(label: str, app: Flask) -> Shop:
         api_token,
         crm_import,
         *calls,
+        *robot,
     )
+
+
+def make_robot(label: str, conversation: Conversation) -> tuple[RobotEntry, RobotQuestion]:
+    entry = RobotEntry(
+        external_id=f"faq-{label}",
+        question=f"Do you ship to {label}-land?",
+        alternatives=["delivery abroad"],
+        answer="Yes, in 7 days.",
+        category="shipping",
+    )
+    question = RobotQuestion(
+        channel="chat",
+        question=f"can I pay with {label}-coins?",
+        decision="handover",
+        reason="out_of_scope",
+        conversation_id=conversation.id,
+    )
+    db.add_all([entry, question])
+    db.flush()
+    return entry, question
 
 
 def make_calls(

@@ -23,6 +23,7 @@ MAX_BODY = 1024 * 1024  # bytes of a request body; an order with 200 items is fa
 STATUS = {
     "json_invalid": 400,
     "body_invalid": 400,
+    "entries_body_invalid": 400,
     "api_key_missing": 401,
     "api_key_invalid": 401,
     "suspended": 403,
@@ -31,6 +32,7 @@ STATUS = {
     "phone_taken": 409,
     "email_taken_customer": 409,
     "customer_merged": 409,
+    "entry_external_id_taken": 409,
     "content_type_invalid": 415,
 }
 HTTP_ERRORS = {

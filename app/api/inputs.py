@@ -44,15 +44,16 @@ def add_id_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault(ID_PATH, IdConverter)
 
 
-def json_body() -> dict:
+def json_body(expected: type = dict, refusal: str = "body_invalid"):
+    """The request's JSON body, which must be an ``expected`` (an object; a bulk post's array)."""
     if not request.is_json:
         raise ServiceError("content_type_invalid")
     try:
         body = request.get_json()
     except BadRequest as exc:
         raise ServiceError("json_invalid") from exc
-    if not isinstance(body, dict):
-        raise ServiceError("body_invalid")
+    if not isinstance(body, expected):
+        raise ServiceError(refusal)
     return body
 
 

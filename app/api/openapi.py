@@ -81,7 +81,7 @@ def operation(bp: Blueprint, method: str, rule: str, **spec):
 
 def operations() -> list[Operation]:
     """Every operation of /api/v1, in the order the views route them."""
-    from app.api import calls, views  # noqa: F401  (their routes declare the operations)
+    from app.api import calls, robot, views  # noqa: F401  (their routes declare the operations)
 
     return OPERATIONS
 
@@ -295,7 +295,8 @@ def document() -> dict:
             "version": "1.0.0",
             "description": (
                 "The shop's server pushes orders and keeps customers in step with Huike's CRM, "
-                "and reads the shop's call log. "
+                "reads the shop's call log, and keeps the robot's knowledge base and asks it "
+                "questions. "
                 "Authenticate with an API key from the console's API keys page "
                 "(/console/settings/api-keys): `Authorization: Bearer hk_live_…`. Every error "
                 "has the shape of `Error` (402: `FeatureLocked`). Each key may make "

@@ -311,10 +311,11 @@ class Error(BaseModel):
 
 class FeatureLocked(Answer):
     """The shop's plan lacks the module of the operation, which `feature` names: `crm` for
-    customers and orders, `calls` for calls (the same answer as the console's)."""
+    customers and orders, `calls` for calls, `robot` for the knowledge base and the ask API
+    (the same answer as the console's)."""
 
     error: Literal["feature_locked"]
-    feature: Literal["crm", "calls"]
+    feature: Literal["crm", "calls", "robot"]
     upgrade_url: str = Field(json_schema_extra={"format": "uri"})
 
 

@@ -1,0 +1,10 @@
+"""Robot answers (paid): the shop's knowledge base answers visitors' questions, suggests
+answers to agents and hands over to a person when unsure or asked."""
+
+
+def init_app(app) -> None:
+    """Register the module's blueprints, and the modules whose import registers routes on
+    them and listeners of the chat's events."""
+    from app.robot import views
+
+    app.register_blueprint(views.bp)

@@ -76,6 +76,9 @@ class Api:
     def patch(self, path: str, **kwargs):
         return self.open("PATCH", path, **kwargs)
 
+    def delete(self, path: str, **kwargs):
+        return self.open("DELETE", path, **kwargs)
+
     def as_shop(self, shop) -> Api:
         return Api(self.client, shop.api_token)
 

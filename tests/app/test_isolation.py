@@ -29,6 +29,7 @@ from app.crm.models import (
     SavedFilter,
     TimelineEntry,
 )
+from app.robot.models import RobotEntry, RobotQuestion, RobotSettings
 from tenants.db import bind_tenant, db, utcnow
 from tenants.models import Invitation, Membership
 
@@ -59,6 +60,8 @@ ID_ARGUMENTS = {
     "call_id": lambda shop: shop.call.id,
     "task_id": lambda shop: shop.task.id,
     "follow_up_id": lambda shop: shop.follow_up_rule.id,
+    "entry_id": lambda shop: shop.robot_entry.id,
+    "question_id": lambda shop: shop.robot_question.id,
 }
 # Arguments that are not ids: secrets (a token proves itself whoever holds it) and the
 # public site key that names a shop (tests/app/test_widget.py covers those routes).
@@ -130,6 +133,9 @@ def state_of(shop):
             Call,
             Task,
             FollowUpRule,
+            RobotEntry,
+            RobotQuestion,
+            RobotSettings,
         )
     }
     bind_tenant(None)
