@@ -3,9 +3,9 @@
 A question becomes a bag of features in a few namespaces, so that each way two texts can be
 "the same" counts on its own (the namespace is the feature's first letter and a colon):
 
-- ``w:`` words: rjieba's words for Chinese, Snowball-stemmed lower-case words for other scripts,
-  and the shop's own words and synonym groups (a group is one feature, so 运费险 and 退货运费险
-  are the same word both ways);
+- ``w:`` words: rjieba's words for Chinese (by their toneless pinyin, so 包油 is 包邮),
+  Snowball-stemmed lower-case words for other scripts, and the shop's own words and synonym
+  groups (a group is one feature, so 运费险 and 退货运费险 are the same word both ways);
 - ``c:`` / ``b:`` Chinese characters and character bigrams: segmenters split 退货运费险 as
   退/货运费/险, the bigrams still find 运费 and 费险;
 - ``p:`` the toneless pinyin of each Chinese character bigram: homophone typos (包油 for 包邮,
