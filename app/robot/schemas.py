@@ -57,8 +57,11 @@ Category = Annotated[
     refused_as("too_long", max=CATEGORY_MAX),
     TEXT,
 ]
+Alternative = Annotated[
+    str, Field(max_length=QUESTION_MAX), refused_as("too_long", max=QUESTION_MAX)
+]
 Alternatives = Annotated[
-    list[str],
+    list[Alternative],
     rule(phrasings),
     Field(max_length=MAX_ALTERNATIVES),
     refused_as("too_many", shape=True, max=MAX_ALTERNATIVES),

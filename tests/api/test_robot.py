@@ -206,3 +206,12 @@ def test_the_knowledge_base_is_kept_after_a_downgrade(api, two_tenants):
     set_tenant(a, trial_ends_at=utcnow() + timedelta(days=1))
     assert len(api.get("/robot/entries").get_json()["data"]) == 2
     assert ask(api, "shipping fee")["decision"] == "answer"
+
+
+def test_an_alternative_longer_than_a_question_is_refused(api, two_tenants):
+    entry = {"question": "Q?", "alternatives": ["ok", "x" * 501], "answer": "A"}
+    assert error_of(api.post("/robot/entries", json=[entry])) == (
+        422,
+        "too_long",
+        "[0].alternatives[1]",
+    )
