@@ -17,6 +17,7 @@ from feature to leaders keeps it well under a second for 10,000 questions
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -84,27 +85,38 @@ def features(key: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _prefix(size: int) -> int:
+    """How many of a wording's rarest features must be indexed and probed so that no pair
+    reaching ``SIMILAR`` is missed (prefix filtering: such a pair shares at least
+    ``SIMILAR * size / (2 - SIMILAR)`` features, so one of them is among these)."""
+    return size - math.ceil(SIMILAR * size / (2 - SIMILAR) - 1e-9) + 1
+
+
 def cluster(wordings: list[str]) -> list[int]:
-    """For each of ``wordings`` (most important first), the position of its group's leader."""
+    """For each of ``wordings`` (most important first), the position of its group's leader.
+    Only the rarer features are indexed, so a common one (运费, 多少) never makes a wording
+    compare itself with every group."""
+    sets = [features(key) for key in wordings]
+    frequency = Counter(feature for found in sets for feature in found)
     leaders: list[frozenset[str]] = []
     leader_at: list[int] = []
     postings: dict[str, list[int]] = defaultdict(list)
     found = []
-    for position, key in enumerate(wordings):
-        mine = features(key)
-        shared: Counter[int] = Counter()
-        for feature in mine:
-            shared.update(postings.get(feature, ()))
-        best, best_score = None, SIMILAR
-        for leader, overlap in shared.items():
-            score = 2 * overlap / (len(mine) + len(leaders[leader]))
-            if score >= best_score and (best is None or score > best_score or leader < best):
+    for position, mine in enumerate(sets):
+        rarest = sorted(mine, key=lambda feature: (frequency[feature], feature))
+        rarest = rarest[: _prefix(len(rarest))]
+        best, best_score = None, 0.0
+        # the earliest (most asked) leader wins a tie
+        for leader in sorted({n for feature in rarest for n in postings.get(feature, ())}):
+            theirs = leaders[leader]
+            score = 2 * len(mine & theirs) / (len(mine) + len(theirs))
+            if score >= SIMILAR and score > best_score:
                 best, best_score = leader, score
         if best is None:
             best = len(leaders)
             leaders.append(mine)
             leader_at.append(position)
-            for feature in mine:
+            for feature in rarest:
                 postings[feature].append(best)
         found.append(leader_at[best])
     return found
@@ -165,12 +177,13 @@ def groups(days: int = DEFAULT_DAYS, kind: str = "gaps", rows=None) -> list[Grou
     made: dict[int, Group] = {}
     for key, leader in zip(keys, cluster(keys), strict=True):
         members = by_key[key]
+        written = _most_written(members)
         group = made.get(leader)
         if group is None:
-            group = made[leader] = Group(text=_most_written(members), question_id=members[0].id)
+            group = made[leader] = Group(text=written, question_id=members[0].id)
         group.question_id = min(group.question_id, members[0].id)
         if len(group.variants) < VARIANTS_KEPT:
-            group.variants.append((_most_written(members), len(members)))
+            group.variants.append((written, len(members)))
         for row in members:
             group.ids.append(row.id)
             group.count += 1
