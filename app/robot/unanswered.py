@@ -41,6 +41,7 @@ NOT_GAPS = ("asked_for_person", "empty")
 SIMILAR = 0.5  # Dice coefficient of two wordings' features for them to be one question
 GROUPS_PER_PAGE = 20
 VARIANTS_KEPT = 10
+SETTLE_CHUNK = 500
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -223,14 +224,20 @@ def group_of(question_id: int, days: int, kind: str) -> Group:
     raise ServiceError("not_found")
 
 
-def settle(group: Group) -> int:
-    """Every question of the group taken care of; returns how many were left to settle."""
-    return db.execute(
-        update(RobotQuestion)
-        .where(RobotQuestion.id.in_(group.ids), RobotQuestion.settled_at.is_(None))
-        .values(settled_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+def settle(group: Group) -> None:
+    """Every question of the group taken care of, in chunks: a year's group can hold more
+    ids than SQLite takes parameters in one statement."""
+    now = utcnow()
+    for start in range(0, len(group.ids), SETTLE_CHUNK):
+        db.execute(
+            update(RobotQuestion)
+            .where(
+                RobotQuestion.id.in_(group.ids[start : start + SETTLE_CHUNK]),
+                RobotQuestion.settled_at.is_(None),
+            )
+            .values(settled_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def find_entry(text: str) -> RobotEntry:

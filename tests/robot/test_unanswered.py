@@ -347,3 +347,12 @@ def test_the_export_lists_each_wording_with_its_outcome_and_count(client, shop, 
         ["发什么快递", "发什么快递", "answer", "matched", "unhelpful", "1", "1"],
     ]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", lines[1][7])
+
+
+def test_a_group_of_many_questions_is_settled_whole(client, shop):
+    """More questions than one statement settles (unanswered.SETTLE_CHUNK)."""
+    log_questions(shop, ("运费多少钱", 1201))
+    login(client, shop.owner)
+    client.post(f"{PAGE}/{group_id(client, '运费多少钱')}/dismiss")
+    assert len(state(shop)[0]) == 1201
+    assert shown(client)[-1] == ("运费多少钱", 1201)
