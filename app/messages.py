@@ -269,6 +269,16 @@ MESSAGES = {
     "snooze_past": lazy_gettext("Choose a time that is still to come."),
     "snooze_invalid": lazy_gettext("Choose when the task comes back."),
     "follow_up_days_invalid": lazy_gettext("Give a number of days from 0 to %(max)s."),
+    # the robot's unanswered questions log (app/robot/unanswered.py)
+    "robot_days_invalid": lazy_gettext("Give a period of 1 to %(max)s days."),
+    "robot_log_kind_invalid": lazy_gettext(
+        "Choose knowledge gaps or visitors who asked for a person."
+    ),
+    "robot_page_invalid": lazy_gettext("Give a page number of 1 or more."),
+    "robot_entry_required": lazy_gettext("Name the entry: its question or #id."),
+    "robot_entry_unknown": lazy_gettext(
+        "No entry of the knowledge base has the question or id %(value)s."
+    ),
 }
 
 
