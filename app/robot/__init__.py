@@ -5,6 +5,6 @@ answers to agents and hands over to a person when unsure or asked."""
 def init_app(app) -> None:
     """Register the module's blueprints, and the modules whose import registers routes on
     them and listeners of the chat's events."""
-    from app.robot import views
+    from app.robot import settings, transfer, views  # noqa: F401  (their routes join views.bp)
 
     app.register_blueprint(views.bp)
