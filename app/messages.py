@@ -279,6 +279,18 @@ MESSAGES = {
     "robot_entry_unknown": lazy_gettext(
         "No entry of the knowledge base has the question or id %(value)s."
     ),
+    # robot: the knowledge base's import and settings pages (app/robot/kb_import.py, settings.py)
+    "robot_import_columns": lazy_gettext(
+        "The first row must name the columns; this file has no %(columns)s column "
+        "(question/问题, answer/答案)."
+    ),
+    "robot_import_repeated": lazy_gettext("The same question is in row %(row)s already."),
+    "robot_import_nothing": lazy_gettext("No row of this file can be imported."),
+    "robot_threshold_invalid": lazy_gettext("Give a number from 0 to 1, or leave it blank."),
+    "robot_thresholds_order": lazy_gettext(
+        "The suggest threshold must not be above the answer threshold."
+    ),
+    "robot_mode_invalid": lazy_gettext("Choose one of the modes listed."),
 }
 
 

@@ -63,7 +63,7 @@ from app.crm.models import (
     TimelineEntry,
 )
 from app.extensions import limiter, socketio
-from app.robot.models import RobotEntry, RobotQuestion
+from app.robot.models import RobotEntry, RobotImport, RobotQuestion
 from tenants import migrations, ratelimit, service
 from tenants.db import (
     bind_engines,
@@ -353,6 +353,7 @@ class Shop:
     # Robot: a knowledge-base entry, and a question it could not answer (the unanswered log)
     robot_entry: RobotEntry
     robot_question: RobotQuestion
+    robot_import: RobotImport  # a knowledge-base CSV uploaded, waiting for its confirmation
 
 
 def make_shop(label: str, app: Flask) -> Shop:
@@ -441,7 +442,7 @@ def make_shop(label: str, app: Flask) -> Shop:
     )
 
 
-def make_robot(label: str, conversation: Conversation) -> tuple[RobotEntry, RobotQuestion]:
+def make_robot(label: str, conversation: Conversation) -> tuple:
     entry = RobotEntry(
         external_id=f"faq-{label}",
         question=f"Do you ship to {label}-land?",
@@ -456,9 +457,13 @@ def make_robot(label: str, conversation: Conversation) -> tuple[RobotEntry, Robo
         reason="out_of_scope",
         conversation_id=conversation.id,
     )
-    db.add_all([entry, question])
+    upload = RobotImport(
+        filename=f"faq-{label}.csv",
+        content=f"question,answer\nDo you sell {label} tea?,Yes.\n",
+    )
+    db.add_all([entry, question, upload])
     db.flush()
-    return entry, question
+    return entry, question, upload
 
 
 def make_calls(

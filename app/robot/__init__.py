@@ -5,8 +5,10 @@ answers to agents and hands over to a person when unsure or asked."""
 def init_app(app) -> None:
     """Register the module's blueprints, and the modules whose import registers routes on
     them and listeners of the chat's events."""
-    from app.robot import (
-        unanswered_views,  # noqa: F401  (its routes join views.bp)
+    from app.robot import (  # noqa: F401  (their routes join views.bp)
+        settings,
+        transfer,
+        unanswered_views,
         views,
     )
 

@@ -130,6 +130,22 @@ def upsert_entries(items: Iterable[EntryInput]) -> list[tuple[RobotEntry, bool]]
     return stored
 
 
+def save_entries(changes: Iterable[tuple[RobotEntry | None, dict]]) -> list[RobotEntry]:
+    """Many entries made or changed at once (the CSV import): a new one for each None, a
+    known one given the data's keys; the version moves once for the lot."""
+    stored = []
+    for entry, data in changes:
+        if entry is None:
+            entry = RobotEntry(alternatives=[])
+        _apply(entry, data)
+        db.add(entry)
+        stored.append(entry)
+    db.flush()
+    if stored:
+        changed()
+    return stored
+
+
 def add_phrasing(entry: RobotEntry, text: str) -> RobotEntry:
     """A visitor's words become one more way to ask for ``entry`` (the unanswered log)."""
     return update_entry(

@@ -98,3 +98,21 @@ class RobotQuestion(TenantScoped, Base):
     # the unanswered log: set when the question was added to an entry or dismissed
     settled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RobotImport(TenantScoped, Base):
+    """A CSV of entries uploaded for its preview: the file waits here (decoded) until the
+    admin confirms it, so a big file is sent once, then the counts of what it did."""
+
+    __tablename__ = "robot_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/done
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
