@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.robot import knowledge
+from app.robot.matcher import DEFAULT_THRESHOLDS
 from app.robot.models import RobotEntry, RobotSettings
 from app.robot.schemas import EntryInput
 from tenants.db import bind_tenant, db, utcnow
@@ -295,7 +296,7 @@ def test_an_admin_sets_the_mode_thresholds_and_words(client, two_tenants):
     a = two_tenants.a
     login(client, a.owner)
     shown = page(client.get(f"{BASE}/settings"))
-    assert "Only when nobody is online" in shown and "Default 0.5" in shown
+    assert "Only when nobody is online" in shown and f"Default {DEFAULT_THRESHOLDS.answer}" in shown
     before = version(a)
     assert client.post(f"{BASE}/settings", data=SETTINGS).status_code == 302
     assert settings_row(a) == ("answer_first", 0.7, None, 0.1, SETTINGS["synonyms"], "山茶小铺")
