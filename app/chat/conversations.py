@@ -60,6 +60,17 @@ def messages_since(conversation: Conversation, since: int = 0, notes: bool = Fal
     return list(db.scalars(query.order_by(Message.seq)))
 
 
+def last_message(conversation: Conversation) -> Message | None:
+    """The conversation's newest message the visitor can see (notes skipped): what is waiting
+    for an answer when it is the visitor's (the robot's suggestions are for that one)."""
+    return db.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.sender != "note")
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+
+
 def mark_read(conversation: Conversation, who: str, seq: int) -> bool:
     seq = min(max(0, int(seq)), conversation.last_seq)
     field = "visitor_read_seq" if who == "visitor" else "agent_read_seq"

@@ -13,6 +13,7 @@ import { listenToTabs, renderList } from "./chat/list.js";
 import { drawSound, drawStatus, listenToStatusAndSound } from "./chat/presence.js";
 import { listenForFiles } from "./chat/uploads.js";
 import { tickTimeOnSite } from "./chat/visitor-panel.js";
+import { listenForSuggestions } from "./robot.js";
 
 armAttention();
 listenToTabs();
@@ -23,6 +24,7 @@ listenForReading();
 listenToCustomerPanel();
 listenToStatusAndSound();
 listenToServer();
+listenForSuggestions();
 tickTimeOnSite();
 
 drawStatus();

@@ -14,6 +14,7 @@ import { hideQuickReplies } from "./quick-replies.js";
 import { convs, current, drafts, lastMsg, pending, returningVisitors, setCurrent, visitorDrafts, visitorNames } from "./state.js";
 import { addMessage, drawDraft, drawMessages, scrollToBottom } from "./thread.js";
 import { drawPanel } from "./visitor-panel.js";
+import { askSuggestions } from "../robot.js";
 
 const composerDrafts = new Map(); // conversation id -> the agent's unsent text
 let openSeq = 0;
@@ -65,6 +66,7 @@ export async function openConversation(id, { readonly = false } = {}) {
   markRead();
   if (!current.readonly) ui.input.focus();
   history.replaceState(null, "", "#c" + conv.id);
+  askSuggestions();
 }
 
 /** After a reconnect: fetch what the open chat missed. */
@@ -81,6 +83,7 @@ export async function resumeCurrent() {
     drawHeader();
     drawComposer();
     drawPanel();
+    askSuggestions();
   } catch (_e) {
     /* the conversation may be gone; keep what we show */
   }

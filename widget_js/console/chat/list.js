@@ -81,13 +81,13 @@ function rowNode(c) {
   if (draft) {
     preview = el("span", { class: "row-draft" }, el("span", { class: "pen", "aria-hidden": "true", text: "✎ " }), t("typing_short") + " ", el("span", { text: draft }));
   } else if (last) {
-    const who = last.sender === "agent" ? t("you_prefix") : last.sender === "note" ? t("note_prefix") : "";
+    const who = last.sender === "agent" ? t("you_prefix") : last.sender === "note" ? t("note_prefix") : last.sender === "robot" ? t("robot_prefix") : "";
     preview = el("span", {}, who ? el("span", { class: "who", text: who + " " }) : null, messageSummary(last));
   } else {
     preview = el("span", { class: "muted", text: c.page_url ? shortUrl(c.page_url) : "" });
   }
-  const assignee = c.status === "queued"
-    ? el("span", { class: "tag queued", text: t("status_queued") })
+  const assignee = c.status === "queued" || c.status === "held"
+    ? el("span", { class: "tag " + c.status, text: t("status_" + c.status) })
     : el("span", { class: "assignee" + (c.assignee_id === me.id ? " me" : ""), text: c.assignee_id === me.id ? t("assigned_me") : c.agent_name || t("unassigned") });
   const button = el(
     "button",

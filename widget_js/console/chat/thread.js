@@ -34,7 +34,9 @@ export function messageNode(m, { sending = false, failed = null, retry = null } 
   const bubble = el("div", { class: "bubble" });
   if (m.attachment) bubble.append(attachmentNode(m));
   if (m.text) bubble.append(el("div", { class: "text" }, linkify(m.text)));
+  if (m.sender === "robot" && m.options && Array.isArray(m.options.items)) bubble.append(optionChips(m.options));
   const meta = el("div", { class: "meta" });
+  if (m.sender === "robot") meta.append(el("span", { class: "robot-label", text: t("robot") }));
   if (m.sender === "note") meta.append(el("span", { class: "note-label", text: t("internal_note") }));
   if ((m.sender === "agent" || m.sender === "note") && m.agent_name) meta.append(el("span", { text: m.agent_name }));
   if (sending) meta.append(el("span", { class: "sending", text: t("sending") }));
@@ -45,6 +47,15 @@ export function messageNode(m, { sending = false, failed = null, retry = null } 
   else meta.append(el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: clockTime(m.created_at) }));
   const node = el("div", { class: "msg " + m.sender + (sending ? " pending" : "") + (failed || retry ? " failed" : ""), dataset: { seq: m.seq || "" } }, bubble, meta);
   return node;
+}
+
+/** The buttons the robot offered the visitor, read-only here; the one they chose is marked. */
+function optionChips(options) {
+  return el(
+    "div",
+    { class: "options" },
+    options.items.map((o) => el("span", { class: "chip" + (options.chosen != null && o.id === options.chosen ? " chosen" : ""), text: o.label })),
+  );
 }
 
 export function drawMessages() {
