@@ -5,6 +5,8 @@ answers to agents and hands over to a person when unsure or asked."""
 def init_app(app) -> None:
     """Register the module's blueprints, and the modules whose import registers routes on
     them and listeners of the chat's events."""
-    from app.robot import views
+    from app.chat import responders
+    from app.robot import responder, views
 
     app.register_blueprint(views.bp)
+    responders.register(responder.robot)
