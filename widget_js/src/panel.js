@@ -252,7 +252,7 @@ function create(ctx) {
     const o = it.m && it.m.options;
     if (!o || !Array.isArray(o.items) || !o.items.length) return null;
     const row = h("div", { class: "q", role: "group" });
-    const label = (i) => (o.kind === "rate" ? (i.id === "helpful" ? "👍 " + S.botHelpful : "👎 " + S.botUnhelpful) : o.kind === "person" ? S.botPerson : o.kind === "leave" ? S.leaveTitle : i.label);
+    const label = (i) => (o.kind === "rate" ? (i.id === "helpful" ? S.botHelpful : S.botUnhelpful) : o.kind === "person" ? S.botPerson : o.kind === "leave" ? S.leaveTitle : i.label);
     o.items.forEach((i) =>
       row.append(
         h("button", {
