@@ -92,6 +92,8 @@ def test_the_robot_answers_suggests_and_hands_over(browser, live_server, shop, p
     answer.get_by_role("button", name="有帮助").click()
     expect(answer.get_by_role("button", name="有帮助")).to_be_disabled()
     screenshot(page, "robot-widget-answer")
+    agent.get_by_role("tab", name="All open").click()  # not in the queue: the robot has it
+    expect(agent.locator(".conv-row").first).to_contain_text("With the robot")
 
     box.fill("发票抬头能改吗")
     box.press("Enter")

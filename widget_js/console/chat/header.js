@@ -22,6 +22,7 @@ export function drawHeader() {
   }
   if (c.status === "closed") h.assignee.textContent = c.agent_name ? t("handled_by", { name: c.agent_name }) : "";
   else if (c.status === "queued") h.assignee.textContent = t("waiting_in_queue");
+  else if (c.status === "held") h.assignee.textContent = t("status_held"); // the robot answers; taking it stops the robot
   else h.assignee.textContent = c.assignee_id === me.id ? t("assigned_to_you") : c.agent_name ? t("assigned_to", { name: c.agent_name }) : t("unassigned");
   const live = c.status !== "closed" && !current.readonly;
   h.take.hidden = !(live && (c.status === "queued" || c.assignee_id !== me.id));

@@ -86,8 +86,8 @@ function rowNode(c) {
   } else {
     preview = el("span", { class: "muted", text: c.page_url ? shortUrl(c.page_url) : "" });
   }
-  const assignee = c.status === "queued"
-    ? el("span", { class: "tag queued", text: t("status_queued") })
+  const assignee = c.status === "queued" || c.status === "held"
+    ? el("span", { class: "tag queued", text: t("status_" + c.status) })
     : el("span", { class: "assignee" + (c.assignee_id === me.id ? " me" : ""), text: c.assignee_id === me.id ? t("assigned_me") : c.agent_name || t("unassigned") });
   const button = el(
     "button",
