@@ -60,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     from app.calls import events as calls_events  # noqa: F401  (before init_app, as the chat's)
     from app.chat import agent_events, visitor_events  # noqa: F401  (before init_app: handlers kept for every app)
+    from app.robot import events as robot_events  # noqa: F401  (before init_app, as the chat's)
     from app.robot import suggestions  # noqa: F401  (its socket event before init_app; listener, job)
 
     socketio.init_app(

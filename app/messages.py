@@ -65,6 +65,8 @@ MESSAGES = {
     "bad_client_id": lazy_gettext("The message has no valid id."),
     "empty": lazy_gettext("Write a message first."),
     "closed": lazy_gettext("This conversation is closed."),
+    "option_taken": lazy_gettext("You already chose here. Write your question any time."),
+    "robot_handed_over": lazy_gettext("A person is answering this chat now."),
     "bad_status": lazy_gettext("Choose online, away or offline."),
     "bad_score": lazy_gettext("Choose from 1 to 5 stars."),
     "contact_required": lazy_gettext("Leave a phone number or an e-mail address so we can reply."),

@@ -15,6 +15,7 @@ from app.chat.assignment import assign, assign_to
 from app.chat.conversations import conversation_or_404, group_for_page, open_conversation
 from app.chat.models import Attachment, Conversation, Message, Visitor
 from app.chat.presence import insert_or_nothing
+from app.chat.responders import HELD, hold
 from app.chat.uploads import attachment_for_message, message_kind
 from tenants.db import autocommit_engine, bind_tenant, current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
@@ -62,6 +63,8 @@ class VisitorText(NamedTuple):
     agent_id: int | None = None
     kind: str = "text"
     attachment: None = None
+    options: None = None
+    held: bool = False  # its conversation is held by an automated responder (responders.py)
 
 
 _conversations, _messages = Conversation.__table__, Message.__table__
@@ -81,7 +84,7 @@ _NEXT_VISITOR_SEQ = (
         last_sender="visitor",
         last_text=bindparam("summary"),
     )
-    .returning(_conversations.c.last_seq, _conversations.c.visitor_id)
+    .returning(_conversations.c.last_seq, _conversations.c.visitor_id, _conversations.c.status)
 )
 _INSERT_MESSAGE = {
     dialect: insert_or_nothing(_messages, dialect).returning(_messages.c.id)
@@ -101,14 +104,14 @@ WITH bumped AS (
        SET last_seq = last_seq + 1, last_message_at = %(at)s, last_sender = 'visitor',
            last_text = %(summary)s
      WHERE id = %(conversation)s AND tenant_id = %(tenant)s AND status <> 'closed'
- RETURNING last_seq, visitor_id
+ RETURNING last_seq, visitor_id, status
 )
 INSERT INTO chat_messages (tenant_id, conversation_id, seq, sender, agent_id, visitor_id,
                            client_id, kind, body, attachment_id, created_at)
 SELECT %(tenant)s, %(conversation)s, last_seq, 'visitor', NULL, visitor_id, %(client_id)s,
        %(kind)s, %(body)s, %(attachment)s, %(at)s
   FROM bumped
-RETURNING id, seq"""
+RETURNING id, seq, (SELECT status FROM bumped)"""
 
 
 def store_visitor_message(
@@ -118,11 +121,11 @@ def store_visitor_message(
     text: str,
     attachment: Attachment | None = None,
     now: datetime | None = None,
-) -> tuple[int, int] | None:
+) -> tuple[int, int, str] | None:
     """The one way a visitor's message is stored (the socket's fast path and its long way
     both come here): the conversation's next seq and last-message summary, and the row, only
-    while the conversation is open and the visitor's client id is new. Returns (id, seq), or
-    None with nothing written.
+    while the conversation is open and the visitor's client id is new. Returns (id, seq, the
+    conversation's status), or None with nothing written.
 
     On PostgreSQL, when the session has no transaction under way, that is one round trip,
     committed at once. Otherwise it runs in the session's transaction: what the session did
@@ -145,7 +148,7 @@ def store_visitor_message(
     return _append_in_session(values)  # SQLite, a session at work, or the tests' outer one
 
 
-def _append_in_one_round_trip(engine: Engine, values: dict) -> tuple[int, int] | None:
+def _append_in_one_round_trip(engine: Engine, values: dict) -> tuple[int, int, str] | None:
     """Straight through the pooled DBAPI connection: SQLAlchemy's statement and result
     objects would cost more than the round trip itself."""
     pool = autocommit_engine(engine)
@@ -168,7 +171,7 @@ def _append_in_one_round_trip(engine: Engine, values: dict) -> tuple[int, int] |
         connection.close()
 
 
-def _append_in_session(values: dict) -> tuple[int, int] | None:
+def _append_in_session(values: dict) -> tuple[int, int, str] | None:
     """Two statements in the session's transaction, in a savepoint: the next seq, then the row.
     A client id stored before undoes the seq it took."""
     savepoint = db.begin_nested()
@@ -179,7 +182,7 @@ def _append_in_session(values: dict) -> tuple[int, int] | None:
     if bumped is None:
         savepoint.rollback()
         return None
-    seq, visitor_id = bumped
+    seq, visitor_id, status = bumped
     message_id = connection.execute(
         _INSERT_MESSAGE[connection.dialect.name],
         {
@@ -200,7 +203,7 @@ def _append_in_session(values: dict) -> tuple[int, int] | None:
         savepoint.rollback()
         return None
     savepoint.commit()
-    return message_id, seq
+    return message_id, seq, status
 
 
 def append_visitor_text(
@@ -220,8 +223,8 @@ def append_visitor_text(
     stored = store_visitor_message(tenant_id, conversation_id, client_id, text, now=now)
     if stored is None:
         return None
-    message_id, seq = stored
-    return VisitorText(message_id, conversation_id, seq, client_id, text, now)
+    message_id, seq, status = stored
+    return VisitorText(message_id, conversation_id, seq, client_id, text, now, held=status == HELD)
 
 
 def visitor_message(
@@ -286,14 +289,15 @@ def _conversation_for(
         if winner is None:
             raise
         return winner, False
-    assign(conversation, now)
+    if not hold(conversation):
+        assign(conversation, now)
     return conversation, True
 
 
-def _loaded(stored: tuple[int, int], conversation: Conversation, now: datetime) -> Message:
+def _loaded(stored: tuple[int, int, str], conversation: Conversation, now: datetime) -> Message:
     """The stored message as an ORM object; the conversation's summary as the SQL set it,
     without another query."""
-    message_id, seq = stored
+    message_id, seq, _status = stored
     message = scoped_get(Message, message_id)
     set_committed_value(conversation, "last_seq", seq)
     set_committed_value(conversation, "last_message_at", now)
@@ -342,9 +346,11 @@ def _store(
     attachment: Attachment | None = None,
     agent_id: int | None = None,
     now: datetime | None = None,
+    options: dict | None = None,
 ) -> tuple[Message, bool]:
-    """Store an agent's message, a note or the system's (callers have looked for its client id
-    already); a copy that raced in on another connection is found instead."""
+    """Store an agent's message, a note, the system's or an automated responder's (callers
+    have looked for its client id already); a copy that raced in on another connection is
+    found instead."""
     now = now or utcnow()
     savepoint = db.begin_nested()
     try:
@@ -357,6 +363,7 @@ def _store(
             kind=message_kind(attachment),
             body=text,
             attachment=attachment,
+            options=options,
             created_at=now,
         )
         db.add(message)
@@ -406,4 +413,12 @@ def agent_message(
 
 def system_message(conversation: Conversation, text: str) -> Message:
     message, _ = _store(conversation, "system", f"sys-{secrets.token_hex(8)}", text)
+    return message
+
+
+def automated_message(
+    conversation: Conversation, text: str, options: dict | None = None
+) -> Message:
+    """An automated responder's message (``sender="robot"``), with its quick replies."""
+    message, _ = _store(conversation, "robot", f"bot-{secrets.token_hex(8)}", text, options=options)
     return message

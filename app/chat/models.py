@@ -154,7 +154,8 @@ class Conversation(TenantScoped, Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("memberships.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued/open/closed
+    # queued/open/closed, or held: an automated responder answers it first (responders.py)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
     last_seq: Mapped[int] = mapped_column(default=0)
     # the newest visible message, for the conversation list without a query per row
     last_sender: Mapped[str] = mapped_column(String(10), default="")
@@ -204,7 +205,7 @@ class Message(TenantScoped, Base):
         ForeignKey("chat_conversations.id", ondelete="CASCADE"), index=True
     )
     seq: Mapped[int]
-    sender: Mapped[str] = mapped_column(String(10))  # visitor/agent/system/note
+    sender: Mapped[str] = mapped_column(String(10))  # visitor/agent/system/note/robot
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
     # the sender of a visitor's message (its conversation's visitor), else None
     visitor_id: Mapped[int | None] = mapped_column(
@@ -216,6 +217,9 @@ class Message(TenantScoped, Base):
     attachment_id: Mapped[int | None] = mapped_column(
         ForeignKey("chat_attachments.id", ondelete="SET NULL")
     )
+    # quick replies the visitor may click (an automated responder's): {"kind", "items":
+    # [{"id", "label"}], "chosen": id or None} — a click is taken once (automation.py)
+    options: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     attachment: Mapped[Attachment | None] = relationship(lazy="joined")

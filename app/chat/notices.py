@@ -95,6 +95,7 @@ def mail_missed_chats(now: datetime | None = None) -> None:
 def _missed(now: datetime):
     return select(Conversation).where(
         Conversation.first_response_at.is_(None),
+        Conversation.status != "held",  # an automated responder is answering it
         Conversation.missed_notice_at.is_(None),
         Conversation.created_at <= now - MISSED_AFTER,
         Conversation.created_at >= now - LOOK_BACK,

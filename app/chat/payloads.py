@@ -47,6 +47,7 @@ def message_json(message: Message, agent_names: dict[int, str], token: str | Non
         "kind": message.kind,
         "text": message.body,
         "attachment": attachment_json(message.attachment, token),
+        "options": message.options,
         "created_at": _iso(message.created_at),
     }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_socketio import join_room
 
-from app.chat import flood, service, signals
+from app.chat import automation, flood, service, signals
 from app.chat.payloads import conversation_json, message_json, visitor_json, visitor_view
 from app.chat.peers import (
     AGENT,
@@ -17,6 +17,7 @@ from app.chat.peers import (
     emit_after_commit,
     visitor_room,
 )
+from app.chat.responders import HELD
 from app.chat.sockets import admit, as_int, handler, refuse
 from app.edges import check_input
 from app.extensions import socketio
@@ -85,6 +86,8 @@ def _visitor_text(peer: Peer, data: dict) -> dict | None:
     signals.message_created.send(
         message, visitor_id=peer.ident, tenant_id=peer.tenant_id, country=peer.country
     )
+    if message.held:
+        automation.respond(peer.tenant_id, message.conversation_id, message)
     return {"message": payload}
 
 
@@ -119,6 +122,8 @@ def visitor_message(peer: Peer, data: dict):
                 visitor_room(peer.tenant_id, peer.ident),
                 VISITOR,
             )
+        if conversation.status == HELD:
+            automation.respond(peer.tenant_id, conversation.id, message)
     return {"message": mine}
 
 

@@ -32,6 +32,7 @@ from app.chat.conversations import group_for_page
 from app.chat.models import Attachment, InvitationRule, Message
 from app.chat.payloads import attachment_json, visitor_json
 from app.chat.peers import AGENT, agents_room, emit_after_commit
+from app.chat.responders import answers_when_away
 from app.chat.uploads import UPLOAD_MAX_BYTES, store_upload, upload_dir, visitor_may_see
 from app.extensions import csrf, limiter
 from app.messages import message_for
@@ -131,10 +132,12 @@ def from_widget(
 
 
 def _presence(url: str) -> dict:
-    """Can someone answer on this page: in hours, and an agent online in the page's group."""
+    """Can someone answer on this page: in hours, and an agent online in the page's group; and
+    ``bot``: an automated responder chats while nobody can (no leave-message form then)."""
     open_now = service.in_hours(g.chat_settings, g.shop.timezone)
     group = group_for_page(url, None)
-    return {"online": open_now and bool(service.online_agents(group)), "in_hours": open_now}
+    online = open_now and bool(service.online_agents(group))
+    return {"online": online, "in_hours": open_now, "bot": not online and answers_when_away()}
 
 
 def _unread(visitor) -> int:

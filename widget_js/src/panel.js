@@ -64,7 +64,8 @@ function create(ctx) {
   let isOpen = false;
   let conversation = null; // {id, status, agent_name}
   const last = ctx.state(); // the loader's latest hello / ping answer
-  let available = (typeof last.online == "boolean" ? last.online : config.online !== false) && config.in_hours !== false;
+  // a robot answering while nobody is online counts as someone to chat with
+  let available = ((typeof last.online == "boolean" ? last.online : config.online !== false) && config.in_hours !== false) || !!last.bot;
   let unread = last.unread || 0;
   let readSent = "";
   let agentRead = 0;
@@ -77,6 +78,7 @@ function create(ctx) {
   let typingTimer;
   let noticeTimer;
   let leaveDone = false;
+  let leaveAsked = false; // the robot handed over with nobody online: the leave-message form
   let lastDraft = "";
   let offer = null; // the shop's free callback (GET /w/api/callback), when it offers one
   let calling = false; // the callback form is shown
@@ -98,6 +100,8 @@ function create(ctx) {
   const cb = h("div", { class: "hide" });
   const scroller = h("div", { class: "sc" }, greet, list, chooser, leave, cb, typing);
   const notice = h("div", { class: "nt", role: "status", hidden: true });
+  // shown while the robot holds the chat (conversation status "held")
+  const personBtn = h("button", { class: "lk hp hide", type: "button", text: S.botPerson, onclick: () => person() });
   const input = h("textarea", { rows: "1", placeholder: S.placeholder, "aria-label": S.placeholder + " " + S.hint, title: S.hint, maxlength: "5000" });
   const file = h("input", { type: "file", class: "hide", tabindex: "-1", "aria-hidden": "true" });
   const attachBtn = h("button", { class: "ic", type: "button", "aria-label": S.attach, title: S.attach, onclick: () => file.click() }, icon(ICON_CLIP));
@@ -110,6 +114,7 @@ function create(ctx) {
     h("div", { class: "h" }, h("div", { class: "ht" }, title, sub), cbBtn, closeBtn),
     scroller,
     notice,
+    personBtn,
     composer,
     h("div", { class: "ft", text: S.powered })
   );
@@ -171,6 +176,7 @@ function create(ctx) {
     let off = false;
     if (!connected && socket) (s = historyLoaded ? S.reconnecting : S.connecting), (off = true);
     else if (conversation && conversation.status === "queued") s = S.queued;
+    else if (conversation && conversation.status === "held") s = S.botOn;
     else if (conversation && conversation.status === "closed") (s = S.ended), (off = true);
     else if (!available && !active()) (s = S.offline), (off = true);
     sub.textContent = s;
@@ -178,7 +184,7 @@ function create(ctx) {
   }
 
   function view() {
-    const offline = !available && !active() && !store.items.some((it) => !it.m && (it.state === "sending" || it.state === "failed"));
+    const offline = leaveAsked || (!available && !active() && !store.items.some((it) => !it.m && (it.state === "sending" || it.state === "failed")));
     const chatting = !offline && !calling;
     leave.classList.toggle("hide", !offline || calling);
     cb.classList.toggle("hide", !calling);
@@ -186,6 +192,7 @@ function create(ctx) {
     list.classList.toggle("hide", !chatting);
     if (greet) greet.classList.toggle("hide", !chatting);
     chooser.classList.toggle("hide", !chatting || !needGroup());
+    personBtn.classList.toggle("hide", !chatting || !conversation || conversation.status !== "held");
     if (offline && !calling) buildLeave();
     header();
   }
@@ -219,7 +226,8 @@ function create(ctx) {
     if (it.local && it.local.card) return (it.el = it.local.card);
     const m = it.m || it.local;
     const ev = m.kind === "event";
-    const who = m.sender === "visitor" && !ev ? "v" : m.sender === "agent" && !ev ? "a" : "y";
+    const who = m.sender === "visitor" && !ev ? "v" : (m.sender === "agent" || m.sender === "robot") && !ev ? "a" : "y";
+    const name = m.sender === "robot" ? S.botName : m.agent_name;
     const meta = h("div", { class: "mt" });
     if (it.state === "failed") {
       meta.className = "mt er";
@@ -230,12 +238,59 @@ function create(ctx) {
       meta.addEventListener("click", retry);
       meta.addEventListener("keydown", (e) => e.key === "Enter" && retry());
     } else if (it.state === "sending") meta.textContent = it.local.payload ? S.sending : S.uploading;
-    else if (it.m && who !== "y") meta.textContent = [who === "a" && it.m.agent_name, time(it.m.created_at)].filter(Boolean).join(" · ");
-    else if (who === "a" && m.agent_name) meta.textContent = m.agent_name;
-    const el = h("div", { class: "m " + who }, who === "y" ? h("div", { class: "bb", text: m.text || "" }) : body(m), meta.textContent ? meta : null);
+    else if (it.m && who !== "y") meta.textContent = [who === "a" && name, time(it.m.created_at)].filter(Boolean).join(" · ");
+    else if (who === "a" && name) meta.textContent = name;
+    const el = h("div", { class: "m " + who }, who === "y" ? h("div", { class: "bb", text: m.text || "" }) : body(m), choices(it), meta.textContent ? meta : null);
     if (it.el) it.el.replaceWith(el);
     it.el = el;
     return el;
+  }
+
+  // The robot's buttons under its message: "did you mean" questions, a rating, "talk to a
+  // person", "leave a message". Each is taken once (the server says so); typing works anyway.
+  function choices(it) {
+    const o = it.m && it.m.options;
+    if (!o || !Array.isArray(o.items) || !o.items.length) return null;
+    const row = h("div", { class: "q", role: "group" });
+    const label = (i) => (o.kind === "rate" ? (i.id === "helpful" ? S.botHelpful : S.botUnhelpful) : o.kind === "person" ? S.botPerson : o.kind === "leave" ? S.leaveTitle : i.label);
+    o.items.forEach((i) =>
+      row.append(
+        h("button", {
+          class: "ch",
+          type: "button",
+          text: label(i),
+          "aria-pressed": String(o.chosen === i.id),
+          disabled: o.kind !== "leave" && o.chosen != null,
+          onclick(e) {
+            if (o.kind === "leave") return (leaveAsked = true), view(), showLeave();
+            e.currentTarget.disabled = true;
+            choose(it, i.id);
+          },
+        })
+      )
+    );
+    return row;
+  }
+
+  function choose(it, option) {
+    if (!socket || !connected) return say(new Error());
+    socket.emit("robot_option", { message_id: it.m.id, option }, (res) => {
+      if (res && res.options) it.m.options = res.options;
+      else say(res);
+      it.dirty = true;
+      sync();
+    });
+  }
+
+  function person() {
+    if (!socket || !connected) return say(new Error());
+    socket.emit("robot_person", {}, (res) => res && res.ok ? 0 : say(res));
+  }
+
+  function showLeave() {
+    scroller.scrollTop = 0;
+    const f = leave.querySelector("input");
+    if (f) f.focus({ preventScroll: true });
   }
 
   /** Make the DOM list match store.items (order, new and changed items). */
@@ -687,6 +742,10 @@ function create(ctx) {
       sync();
       markRead();
     });
+    socket.on("options", (d) => {
+      const it = d && store.ids.get(d.message_id);
+      if (it) (it.m.options = d.options), (it.dirty = true), sync();
+    });
     socket.on("typing", (d) => setTyping(!!(d && d.typing), d && d.agent_name));
     socket.on("read", (d) => {
       if (d && d.seq > agentRead) agentRead = d.seq;
@@ -776,7 +835,7 @@ function create(ctx) {
     close,
     toggle: () => (isOpen ? close() : open()),
     status(r) {
-      const a = typeof r.online == "boolean" ? r.online && config.in_hours !== false : available;
+      const a = typeof r.online == "boolean" ? (r.online && config.in_hours !== false) || !!r.bot : available;
       if (a !== available) {
         available = a;
         view();
