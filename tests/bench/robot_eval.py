@@ -292,6 +292,7 @@ def cross_validate(names: list[str], folds: int = 4) -> dict:
     margins = np.arange(0.0, 0.16, 0.02)
     overall = {n: np.zeros((len(levels), len(margins))) for n in names}
     below: dict[str, list[tuple[float, bool]]] = {n: [] for n in names}
+    best: dict[str, list[bool]] = {n: [] for n in names}
     for name in names:
         for fold in cv_folds(load(name), folds):
             index = Index.build((i, e.phrasings) for i, e in enumerate(fold.entries))
@@ -307,6 +308,7 @@ def cross_validate(names: list[str], folds: int = 4) -> dict:
                 out.append(expected == "OUT")
             top, gap, right, listed, out = map(np.asarray, (top, gap, right, listed, out))
             below[name] += zip(top, listed & ~out, strict=True)
+            best[name] += list(right[~out])
             for i, level in enumerate(levels):
                 for j, margin in enumerate(margins):
                     answered = (top >= level) & (gap >= margin)
@@ -331,6 +333,7 @@ def cross_validate(names: list[str], folds: int = 4) -> dict:
         "overall_mean": round(100 * mean[i, j], 1),
         "overall": {n: round(100 * overall[n][i, j], 1) for n in names},
         "suggest_helpful": round(100 * helpful(float(suggest)), 1),
+        "best_candidate": {n: round(100 * float(np.mean(best[n])), 1) for n in names},
         "overall_with_margin_0.02": round(100 * mean[i, 1], 1),
         "best_per_set": {
             n: (round(levels[a], 2), round(margins[b], 2), round(100 * overall[n][a, b], 1))

@@ -251,3 +251,18 @@ def test_concurrent_reads_agree(index):
         t.join(timeout=30)
     assert not any(t.is_alive() for t in threads)
     assert all(results[w] == expected for w in range(8))
+
+
+def test_the_built_in_glossary_knows_regions_and_english_shop_words():
+    index = Index.build(
+        [
+            (1, ["偏远地区能发货吗？", "新疆西藏发不发"]),
+            (2, ["能寄到国外吗？", "海外能买吗"]),
+            (3, ["退款多久到账？", "钱什么时候退回来"]),
+            (4, ["能开发票吗？", "怎么开票"]),
+        ]
+    )
+    assert top(index, "乌鲁木齐能发吗") == 1
+    assert top(index, "能寄到新加坡吗") == 2
+    assert top(index, "refund要几天") == 3
+    assert top(index, "can I get an invoice") == 4
