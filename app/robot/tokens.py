@@ -154,6 +154,13 @@ def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[st
     return counts
 
 
+def chinese(text: str) -> bool:
+    """Mostly Chinese: at least two Chinese characters for each Latin word."""
+    text = normalise(text)
+    han = len(_HAN.findall(text))
+    return han > 0 and han >= 2 * len(_LATIN_WORD.findall(text))
+
+
 def initials(text: str) -> set[tuple[str, str]]:
     """(pinyin initials, Chinese string) of every 2–4 character string of a text: 包邮 → by."""
     found = set()

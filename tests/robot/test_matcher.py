@@ -266,3 +266,17 @@ def test_the_built_in_glossary_knows_regions_and_english_shop_words():
     assert top(index, "能寄到新加坡吗") == 2
     assert top(index, "refund要几天") == 3
     assert top(index, "can I get an invoice") == 4
+
+
+def test_chinese_questions_are_calibrated_onto_the_english_scale(index, monkeypatch):
+    from app.robot import matcher
+    from app.robot.tokens import chinese
+
+    assert chinese("refund多久能到") and chinese("包邮吗") and not chinese("can u ship by SF")
+    scaled = index.rank("茶叶买多了 要放冰箱吗")[0]
+    english = index.rank("refund take long")[0]
+    monkeypatch.setattr(matcher, "CJK_SCALE", 1.0)
+    raw = index.rank("茶叶买多了 要放冰箱吗")[0]
+    assert scaled.entry_id == raw.entry_id == STORE
+    assert scaled.confidence == pytest.approx(raw.confidence * 1.3, abs=1e-3)
+    assert index.rank("refund take long")[0] == english
