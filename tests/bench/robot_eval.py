@@ -370,7 +370,7 @@ def chinese_calibration(answer: float, handled: float = 0.8) -> dict:
     out = np.asarray([e in OUT_OF_SCOPE for _, e in qs.questions])
     levels = np.arange(0.10, 0.40, 0.02)
     rows = [(np.mean(np.where(out, top < lv, (top >= lv) & right)), lv) for lv in levels]
-    fit = [(acc, lv) for acc, lv in rows if np.mean(top[out] < lv) >= handled]
+    fit = [(acc, lv) for acc, lv in rows if np.mean(top[out] < lv) >= handled] or rows[-1:]
     accuracy, level = max(fit, key=lambda row: (row[0], -row[1]))
     return {
         "level": round(float(level), 2),

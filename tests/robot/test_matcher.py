@@ -275,8 +275,29 @@ def test_chinese_questions_are_calibrated_onto_the_english_scale(index, monkeypa
     assert chinese("refund多久能到") and chinese("包邮吗") and not chinese("can u ship by SF")
     scaled = index.rank("茶叶买多了 要放冰箱吗")[0]
     english = index.rank("refund take long")[0]
+    scale = matcher.CJK_SCALE
     monkeypatch.setattr(matcher, "CJK_SCALE", 1.0)
     raw = index.rank("茶叶买多了 要放冰箱吗")[0]
     assert scaled.entry_id == raw.entry_id == STORE
-    assert scaled.confidence == pytest.approx(raw.confidence * 1.3, abs=1e-3)
+    assert scaled.confidence == pytest.approx(raw.confidence * scale, abs=1e-3)
     assert index.rank("refund take long")[0] == english
+
+
+def test_the_supervised_part_tells_apart_entries_that_share_words(monkeypatch):
+    # Both entries say "card"; the naive Bayes part knows which other words are each one's,
+    # so the right entry leads by more than on similarity alone.
+    from app.robot import matcher
+
+    kb = [
+        (1, ["my card has not arrived", "card still not here", "when will my card arrive"]),
+        (2, ["my card is not working", "card declined in shop", "card payment refused"]),
+    ]
+
+    def lead(question: str) -> float:
+        first, second = Index.build(kb).rank(question)
+        assert first.entry_id == 1
+        return first.confidence - second.confidence
+
+    supervised = lead("card not here yet")
+    monkeypatch.setattr(matcher, "BAYES_SHARE", 0.0)
+    assert supervised > 2 * lead("card not here yet")
