@@ -5,7 +5,9 @@ A question becomes a bag of features in a few namespaces, so that each way two t
 
 - ``w:`` words: rjieba's words for Chinese (by their toneless pinyin, so 包油 is 包邮),
   Snowball-stemmed lower-case words for other scripts, and the shop's own words and synonym
-  groups (a group is one feature, so 运费险 and 退货运费险 are the same word both ways);
+  groups (a group is one feature, so 运费险 and 退货运费险 are the same word both ways), and
+  the built-in glossary's groups (``app.robot.glossary``) as one more word ``w:=…`` beside
+  the term's own (乌鲁木齐 → ``w:=偏远地区``, ``refund`` → ``w:=退款``);
 - ``c:`` / ``b:`` Chinese characters and character bigrams: segmenters split 退货运费险 as
   退/货运费/险, the bigrams still find 运费 and 费险;
 - ``p:`` the toneless pinyin of each Chinese character bigram: homophone typos (包油 for 包邮,
@@ -32,6 +34,8 @@ from functools import lru_cache
 import rjieba
 import Stemmer
 from pypinyin import Style, lazy_pinyin
+
+from app.robot import glossary
 
 # Only the start of a message is matched: a question is short, and the work stays bounded for
 # a pasted 100 kB text.
@@ -121,6 +125,10 @@ def _span_pattern(terms: Iterable[str]) -> re.Pattern[str]:
 
 EMPTY_VOCABULARY = Vocabulary()
 
+# The built-in glossary's terms → their group's feature (its first term, marked "=").
+_GLOSSARY = {normalise(t): "w:=" + group[0] for group in glossary.groups() for t in group}
+_GLOSSARY_PATTERN = _span_pattern(_GLOSSARY)
+
 
 def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[str]:
     """The features of a text with their counts (the caller weighs them)."""
@@ -141,7 +149,16 @@ def features(text: str, vocabulary: Vocabulary = EMPTY_VOCABULARY) -> Counter[st
     for run in _RUNS.findall(text):
         if _HAN.match(run):
             _chinese_characters(run, counts)
+    for found in _GLOSSARY_PATTERN.findall(text):
+        counts[_GLOSSARY[found]] += 1
     return counts
+
+
+def chinese(text: str) -> bool:
+    """Mostly Chinese: at least two Chinese characters for each Latin word."""
+    text = normalise(text)
+    han = len(_HAN.findall(text))
+    return han > 0 and han >= 2 * len(_LATIN_WORD.findall(text))
 
 
 def initials(text: str) -> set[tuple[str, str]]:

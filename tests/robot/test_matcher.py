@@ -251,3 +251,53 @@ def test_concurrent_reads_agree(index):
         t.join(timeout=30)
     assert not any(t.is_alive() for t in threads)
     assert all(results[w] == expected for w in range(8))
+
+
+def test_the_built_in_glossary_knows_regions_and_english_shop_words():
+    index = Index.build(
+        [
+            (1, ["偏远地区能发货吗？", "新疆西藏发不发"]),
+            (2, ["能寄到国外吗？", "海外能买吗"]),
+            (3, ["退款多久到账？", "钱什么时候退回来"]),
+            (4, ["能开发票吗？", "怎么开票"]),
+        ]
+    )
+    assert top(index, "乌鲁木齐能发吗") == 1
+    assert top(index, "能寄到新加坡吗") == 2
+    assert top(index, "refund要几天") == 3
+    assert top(index, "can I get an invoice") == 4
+
+
+def test_chinese_questions_are_calibrated_onto_the_english_scale(index, monkeypatch):
+    from app.robot import matcher
+    from app.robot.tokens import chinese
+
+    assert chinese("refund多久能到") and chinese("包邮吗") and not chinese("can u ship by SF")
+    scaled = index.rank("茶叶买多了 要放冰箱吗")[0]
+    english = index.rank("refund take long")[0]
+    scale = matcher.CJK_SCALE
+    monkeypatch.setattr(matcher, "CJK_SCALE", 1.0)
+    raw = index.rank("茶叶买多了 要放冰箱吗")[0]
+    assert scaled.entry_id == raw.entry_id == STORE
+    assert scaled.confidence == pytest.approx(raw.confidence * scale, abs=1e-3)
+    assert index.rank("refund take long")[0] == english
+
+
+def test_the_supervised_part_tells_apart_entries_that_share_words(monkeypatch):
+    # Both entries say "card"; the naive Bayes part knows which other words are each one's,
+    # so the right entry leads by more than on similarity alone.
+    from app.robot import matcher
+
+    kb = [
+        (1, ["my card has not arrived", "card still not here", "when will my card arrive"]),
+        (2, ["my card is not working", "card declined in shop", "card payment refused"]),
+    ]
+
+    def lead(question: str) -> float:
+        first, second = Index.build(kb).rank(question)
+        assert first.entry_id == 1
+        return first.confidence - second.confidence
+
+    supervised = lead("card not here yet")
+    monkeypatch.setattr(matcher, "BAYES_SHARE", 0.0)
+    assert supervised > 2 * lead("card not here yet")
