@@ -121,6 +121,7 @@ MESSAGES = {
     "status_invalid": lazy_gettext("Give a status of at most 32 characters."),
     "items_invalid": lazy_gettext("Give items as a list of {name, quantity, price}."),
     "body_invalid": lazy_gettext("Send a JSON object."),
+    "body_unexpected": lazy_gettext("This request takes no body: send none."),
     "currency_invalid": lazy_gettext("Give a three-letter currency code like CNY."),
     "identity_invalid": lazy_gettext(
         "Give the signed-in user's id (at most 128 characters) and its hash: "

@@ -208,6 +208,13 @@ class Jobs:
                 self.worker.pause()
 
 
+def drop_queued_jobs() -> None:
+    """Tests: forget the jobs earlier tests queued and never ran (their rows are rolled back;
+    run later, they would act on the ids of another test's rows)."""
+    for jobs in list(_in_process):
+        jobs.broker.flush_all()
+
+
 def wait_for_jobs(timeout: float = 10) -> None:
     """Every in-process app of this process with queued jobs runs them (tests: the mail a
     request queued is in the outbox folder afterwards)."""

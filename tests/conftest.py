@@ -73,7 +73,7 @@ from tenants.db import (
     db,
     make_engine,
 )
-from tenants.jobs import wait_for_jobs
+from tenants.jobs import drop_queued_jobs, wait_for_jobs
 from tenants.models import Membership, Tenant
 from tenants.plans import sync_catalog
 
@@ -281,6 +281,11 @@ def dbsession(engine):
     outer.rollback()
     connection.close()
     bind_engines(engine)
+
+
+@pytest.fixture(autouse=True)
+def no_jobs_of_earlier_tests():
+    drop_queued_jobs()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ MAX_BODY = 1024 * 1024  # bytes of a request body; an order with 200 items is fa
 STATUS = {
     "json_invalid": 400,
     "body_invalid": 400,
+    "body_unexpected": 400,
     "entries_body_invalid": 400,
     "api_key_missing": 401,
     "api_key_invalid": 401,

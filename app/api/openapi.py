@@ -167,7 +167,8 @@ HEADERS = {
 LOCATION = {"Location": {"description": "The new resource's path.", "schema": {"type": "string"}}}
 RESPONSES = {
     "BadRequest": _error(
-        "The body is not JSON or not a JSON object, or it nests deeper than 32 levels; or text "
+        "The body is not JSON or not what the operation takes (an object; an array of entries; "
+        "none for a DELETE), or it nests deeper than 32 levels; or text "
         "anywhere in the request (path, query, body) holds a NUL character or an unpaired "
         "surrogate, which no text column can store.",
         [*_status_codes(400), "json_too_deep", "text_invalid"],
@@ -179,14 +180,18 @@ RESPONSES = {
     ),
     "FeatureLocked": _json(
         "The shop's plan does not include the operation's module (`feature`: `crm` for "
-        "customers and orders, `calls` for calls).",
+        "customers and orders, `calls` for calls, `robot` for the knowledge base and the ask "
+        "API).",
         _ref("schemas", "FeatureLocked"),
     ),
     "Forbidden": _error("The shop is suspended.", _status_codes(403)),
-    "NotFound": _error("No such customer, order or call in this shop.", _status_codes(404)),
+    "NotFound": _error(
+        "No such customer, order, call or knowledge-base entry in this shop.", _status_codes(404)
+    ),
     "Conflict": _error(
         "Another customer has this external id, phone or e-mail (`customer_id` names it), or "
-        "the customer was merged (`merged_into` names the one to change).",
+        "the customer was merged (`merged_into` names the one to change); or another "
+        "knowledge-base entry has this external id (`entry_id` names it).",
         _status_codes(409),
     ),
     "PayloadTooLarge": _error("The body is larger than 1 MB.", [errors.HTTP_ERRORS[413][0]]),

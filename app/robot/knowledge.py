@@ -19,10 +19,13 @@ ENTRY_FIELDS = ("external_id", "question", "alternatives", "answer", "category",
 MAX_BULK = 1000
 
 
-def settings() -> RobotSettings:
-    """The shop's robot settings, made on first use (a concurrent first use inserts nothing
-    and reads the same row)."""
+def settings(create: bool = False) -> RobotSettings:
+    """The shop's robot settings. A shop that never changed them reads the defaults, unsaved
+    (reading changes nothing); ``create`` stores its row first (a concurrent first write
+    inserts nothing and reads the same row)."""
     found = db.scalar(select(RobotSettings))
+    if found is None and not create:
+        return RobotSettings(mode="off", synonyms="", words="", version=0)
     if found is None:
         connection = db.connection()
         connection.execute(
@@ -36,7 +39,7 @@ def settings() -> RobotSettings:
 def changed() -> None:
     """The knowledge base changed: move its version on (in the database, so a concurrent
     change cannot lose an increment) and tell the listeners."""
-    settings()
+    settings(create=True)
     db.execute(update(RobotSettings).values(version=RobotSettings.version + 1))
     knowledge_changed.send(current_tenant_id())
 

@@ -95,7 +95,7 @@ def _form() -> SettingsInput:
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
 def settings():
-    shop = knowledge.settings()
+    shop = knowledge.settings(create=request.method == "POST")
     error = None
     if request.method == "POST":
         try:

@@ -215,3 +215,10 @@ def test_an_alternative_longer_than_a_question_is_refused(api, two_tenants):
         "too_long",
         "[0].alternatives[1]",
     )
+
+
+def test_a_delete_with_a_body_is_refused_and_deletes_nothing(api, two_tenants):
+    entry_id = two_tenants.a.robot_entry.id
+    response = api.delete(f"/robot/entries/{entry_id}", json={"confirm": True})
+    assert error_of(response) == (400, "body_unexpected", None)
+    assert api.get(f"/robot/entries/{entry_id}").status_code == 200

@@ -47,7 +47,7 @@ def teach(site_key: str) -> None:
             knowledge.create_entry(
                 EntryInput(question=question, alternatives=alternatives, answer=answer)
             )
-        row = knowledge.settings()
+        row = knowledge.settings(create=True)
         row.mode, row.answer_threshold = "answer_first", 0.95
         db.commit()
     finally:

@@ -44,7 +44,7 @@ def as_shop(site_key: str, change) -> None:
 
 
 def robot_suggests() -> None:
-    knowledge.settings().mode = "suggest"
+    knowledge.settings(create=True).mode = "suggest"
     for question, answer in ((SHIPPING, SHIPPING_ANSWER), (RETURNS, "Within 7 days.")):
         knowledge.create_entry(EntryInput(question=question, answer=answer))
 

@@ -21,7 +21,7 @@ RETURNS_ANSWER = "Returns within 30 days, see https://shop.example/returns"
 def robot(shop, mode, **settings):
     """Set the shop's robot mode (and thresholds), with a returns entry beside the shop's own."""
     bind_tenant(shop.tenant.id)
-    row = knowledge.settings()
+    row = knowledge.settings(create=True)
     row.mode = mode
     for name, value in settings.items():
         setattr(row, name, value)

@@ -24,7 +24,7 @@ RETURNS = "How do I return an item?"
 def robot(shop, mode: str) -> dict[str, int]:
     """The shop's robot in ``mode`` with two entries; their ids by question."""
     bind_tenant(shop.tenant.id)
-    knowledge.settings().mode = mode
+    knowledge.settings(create=True).mode = mode
     ids = {}
     for question, answer in (
         (SHIPPING, "Yes, in two days: https://shop.example/shipping"),
@@ -110,7 +110,7 @@ def test_nothing_when_the_robot_is_off_or_the_shop_on_free(app, two_tenants):
     assert heard(agent) == [] and logged(a) == []
 
     bind_tenant(a.tenant.id)
-    knowledge.settings().mode = "suggest"
+    knowledge.settings(create=True).mode = "suggest"
     db.commit()
     set_tenant(a, trial_ends_at=utcnow() - timedelta(seconds=1))  # Free now
     say(visitor, SHIPPING + " again", "m-2")
