@@ -103,7 +103,7 @@ class Robot:
             answer_with(conversation, reply.entry, question)
         elif reply.decision == "suggest":
             with force_locale(_locale(conversation)):
-                items = [{"id": str(c.entry_id), "label": c.question} for c in reply.candidates]
+                items = [{"id": str(c.entry_id), "label": c.question} for c in reply.offered]
                 options = {"kind": "choose", "items": items[:SUGGESTIONS], "chosen": None}
                 question.message_id = automation.post(conversation, _("Did you mean:"), options).id
         else:

@@ -43,6 +43,8 @@ class Reply:
     entry: RobotEntry | None  # the answering entry, when the decision is "answer"
     confidence: float
     candidates: tuple[Choice, ...]
+    # the candidates worth offering a visitor ("did you mean"): at or above the suggest level
+    offered: tuple[Choice, ...] = ()
     question_id: int | None = None  # the log's row, when the question was logged
 
     @property
@@ -123,7 +125,7 @@ def thresholds(shop: RobotSettings) -> Thresholds:
     )
 
 
-def _reply(verdict: Verdict) -> Reply:
+def _reply(verdict: Verdict, levels: Thresholds) -> Reply:
     ids = [c.entry_id for c in verdict.candidates]
     entries = {e.id: e for e in db.scalars(select(RobotEntry).where(RobotEntry.id.in_(ids)))}
     choices = tuple(
@@ -138,13 +140,15 @@ def _reply(verdict: Verdict) -> Reply:
         entry=entry,
         confidence=round(verdict.confidence, 4),
         candidates=choices,
+        offered=tuple(c for c in choices if c.confidence >= levels.suggest),
     )
 
 
 def consider(question: str) -> Reply:
     """What the robot would do with ``question``, logging nothing (the console's "try it")."""
     shop = knowledge.settings()
-    return _reply(index(shop).answer(question, thresholds(shop)))
+    levels = thresholds(shop)
+    return _reply(index(shop).answer(question, levels), levels)
 
 
 def ask(question: str, channel: str, conversation_id: int | None = None) -> Reply:

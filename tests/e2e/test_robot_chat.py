@@ -95,10 +95,11 @@ def test_the_robot_answers_suggests_and_hands_over(browser, live_server, shop, p
     agent.get_by_role("tab", name="All open").click()  # not in the queue: the robot has it
     expect(agent.locator(".conv-row").first).to_contain_text("With the robot")
 
-    box.fill("发票抬头能改吗")
+    box.fill("发票能改吗")
     box.press("Enter")
     offer = widget.locator(".l .m.a").nth(1)
     expect(offer.locator(".bb")).to_have_text("您是想问：")
+    expect(offer.get_by_role("button", name="发什么快递？")).to_have_count(0)  # not plausible
     offer.get_by_role("button", name="发票抬头怎么改？").click()
     expect(widget.locator(".l .m.a").last.locator(".bb")).to_have_text(
         "在订单详情页点击“修改发票”即可。"
