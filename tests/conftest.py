@@ -63,6 +63,7 @@ from app.crm.models import (
     TimelineEntry,
 )
 from app.extensions import limiter, socketio
+from app.robot import service as robot_service
 from app.robot.models import RobotEntry, RobotImport, RobotQuestion
 from tenants import migrations, ratelimit, service
 from tenants.db import (
@@ -284,8 +285,11 @@ def dbsession(engine):
 
 
 @pytest.fixture(autouse=True)
-def no_jobs_of_earlier_tests():
+def nothing_of_earlier_tests():
+    """Rolled back rows leave their ids free for the next test: forget the jobs queued for
+    them and the robot's indexes built from them (cached by shop id and version)."""
     drop_queued_jobs()
+    robot_service.indexes.clear()
 
 
 @pytest.fixture

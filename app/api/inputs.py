@@ -57,6 +57,13 @@ def json_body(expected: type = dict, refusal: str = "body_invalid"):
     return body
 
 
+def no_body() -> None:
+    """A DELETE reads no body: one sent is refused, so a request that meant something else
+    (or broke on the way) deletes nothing."""
+    if request.content_length:
+        raise ServiceError("body_unexpected")
+
+
 def body(model: type[Model]) -> Model:
     """The JSON body as ``model``; phone numbers without a country code are the shop's."""
     return checked(model, json_body(), {"region": g.tenant.country or "CN"})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, RootModel
 from sqlalchemy import select
 
 from app.api import auth
-from app.api.inputs import ID_PATH, json_body, query
+from app.api.inputs import ID_PATH, json_body, no_body, query
 from app.api.openapi import operation
 from app.api.params import DEFAULT_LIMIT, Limit, QueryModel, _after_id, _cursor, encode_cursor
 from app.api.schemas import NEXT_CURSOR, Answer, Timestamp
@@ -218,7 +218,9 @@ class Deleted(Answer):
 )
 @auth.rate_limited
 def delete_entry(entry_id: int):
-    knowledge.delete_entry(knowledge.entry_or_404(entry_id))
+    entry = knowledge.entry_or_404(entry_id)  # another shop's id: 404, body or not
+    no_body()
+    knowledge.delete_entry(entry)
     return answer(Deleted(id=entry_id, deleted=True))
 
 
