@@ -128,7 +128,7 @@ def test_bad_rows_are_listed_with_their_reason_and_the_good_ones_go_in(client, t
     shown = page(client.get(url))
     assert counts(shown) == {"new": 1, "updated": 0, "unchanged": 0, "refused": 5}
     refused = re.findall(
-        r"<tr><td class=\"num\">(\d+)</td><td>(\w*)</td><td>([^<]+)</td></tr>", shown
+        r"<tr><td class=\"num\"[^>]*>(\d+)</td><td[^>]*>(\w*)</td><td[^>]*>([^<]+)</td></tr>", shown
     )
     assert refused == [
         ("3", "question", "This field is required."),
