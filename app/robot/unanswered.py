@@ -1,4 +1,5 @@
-"""The unanswered questions log: the questions the robot handed over and the answers visitors
+"""The unanswered questions log: the questions the robot handed over, those it was unsure of
+(a "did you mean" nobody took: one taken is logged as answered), and the answers visitors
 rated not helpful, grouped by similarity so the shop sees its knowledge gaps as a few lines
 ("运费多少钱" ×12 and its variants) instead of thousands; each group settled at once by adding
 its wording to an entry, by a new entry, or by dismissing it.
@@ -130,6 +131,7 @@ def _in_log(kind: str):
         )
     return or_(
         and_(RobotQuestion.decision == "handover", RobotQuestion.reason.not_in(NOT_GAPS)),
+        RobotQuestion.decision == "suggest",
         RobotQuestion.rating == "unhelpful",
     )
 

@@ -80,6 +80,9 @@ def logged(shop):
     # answered and rated not helpful: a gap too; answered and not rated: none
     log_questions(shop, ("发什么快递", 1), decision="answer", reason="matched", rating="unhelpful")
     log_questions(shop, ("发货时间", 3), decision="answer", reason="matched")
+    # unsure, and no "did you mean" taken: a gap; one taken was logged as answered
+    log_questions(shop, ("能用微信付吗", 2), decision="suggest", reason="unsure")
+    log_questions(shop, ("发票抬头能改吗", 1), decision="answer", reason="chosen")
     log_questions(shop, ("运费多少钱", 6), days_ago=40)
 
 
@@ -88,6 +91,7 @@ def test_similar_questions_are_one_group_with_its_count(client, shop, logged):
     assert shown(client) == [
         ("运费多少钱", 10),
         ("可以开发票吗", 3),
+        ("能用微信付吗", 2),
         ("can I pay with a-coins?", 1),
         ("发什么快递", 1),
     ]
@@ -216,7 +220,7 @@ def test_a_dismissed_group_is_settled_and_changes_no_entry(client, shop, logged)
     page = client.get(PAGE).get_data(True)
     assert shown(client)[-1] == ("可以开发票吗", 3)
     assert page.count(">Settled<") == 1
-    assert "3 to settle" in page  # 运费 10 + a-coins 1 + 快递 1 groups left: 3 groups
+    assert "4 to settle" in page  # 运费 10 + 微信 2 + a-coins 1 + 快递 1 groups left: 4 groups
 
 
 def test_agents_see_the_log_but_only_admins_change_it(client, shop, logged):
@@ -335,6 +339,7 @@ def test_the_export_lists_each_wording_with_its_outcome_and_count(client, shop, 
         ["运费多少钱", "运费多少", "handover", "out_of_scope", "", "2", "2"],
         ["可以开发票吗", "可以开发票吗", "handover", "out_of_scope", "", "2", "2"],
         ["可以开发票吗", "能开发票吗", "handover", "out_of_scope", "", "1", "1"],
+        ["能用微信付吗", "能用微信付吗", "suggest", "unsure", "", "2", "2"],
         [
             "can I pay with a-coins?",
             "can I pay with a-coins?",
