@@ -102,6 +102,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "20 per hour"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),  # per API key
+        # per API key, for POST /api/v1/robot/answer alone (its questions come as chats do)
+        "API_ASK_RATE_LIMIT": env.get("API_ASK_RATE_LIMIT", "6000 per minute"),
         "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", 3600)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

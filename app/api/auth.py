@@ -46,6 +46,13 @@ def _key_bucket() -> str:
     return f"api-key:{g.api_key.id}"
 
 
+def _ask_rate_limit() -> str:
+    return current_app.config["API_ASK_RATE_LIMIT"]
+
+
 # One budget per key across every endpoint. A view decorator, not a blueprint limit: the
 # blueprint's limits are counted before ``authenticate`` has found the key.
 rate_limited = limiter.shared_limit(_rate_limit, scope="api", key_func=_key_bucket)
+# The ask API has its own, larger budget: a shop's channel asks the robot once per visitor
+# question, as its chat comes (a busy hour is far more than 120 a minute).
+ask_rate_limited = limiter.shared_limit(_ask_rate_limit, scope="api_ask", key_func=_key_bucket)

@@ -305,8 +305,9 @@ def document() -> dict:
                 "Authenticate with an API key from the console's API keys page "
                 "(/console/settings/api-keys): `Authorization: Bearer hk_live_…`. Every error "
                 "has the shape of `Error` (402: `FeatureLocked`). Each key may make "
-                "API_RATE_LIMIT requests (120 per minute by default); responses carry "
-                "X-RateLimit-* headers."
+                "API_RATE_LIMIT requests (120 per minute by default), and asks of the robot "
+                "(`askRobot`) apart, API_ASK_RATE_LIMIT (6,000 per minute by default); "
+                "responses carry X-RateLimit-* headers."
             ),
         },
         "servers": [{"url": "/api/v1"}],

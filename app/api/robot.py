@@ -238,7 +238,7 @@ def delete_entry(entry_id: int):
     body=AskInput,
     answers={200: ("The robot's decision.", Reply)},
 )
-@auth.rate_limited
+@auth.ask_rate_limited
 def ask():
     question = checked(AskInput, json_body()).question
     reply = service.ask(question, "api")

@@ -60,7 +60,12 @@ def choose(visitor_id: int, message_id, item_id) -> Message:
     """The visitor clicked a quick reply of a message in their own conversation: taken once (a
     second click answers option_taken). Another visitor's message answers not_found, like a
     missing one."""
-    message = scoped_get(Message, message_id) if isinstance(message_id, int) else None
+    # locked: two clicks racing on one button, the second waits and finds it taken
+    message = (
+        db.scalar(select(Message).where(Message.id == message_id).with_for_update(of=Message))
+        if isinstance(message_id, int)
+        else None
+    )
     owner = message and db.scalar(
         select(Conversation.visitor_id).where(Conversation.id == message.conversation_id)
     )

@@ -107,6 +107,7 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
 
     with monkeypatch.context() as patched:
         patched.setitem(app.config, "API_RATE_LIMIT", "1 per hour")
+        patched.setitem(app.config, "API_ASK_RATE_LIMIT", "1 per hour")
         for method, path, good, _ in operations:
             api.open(method, path, json=good)
             assert api.open(method, path, json=good).status_code == 429

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from app.extensions import limiter
 from app.robot.models import RobotEntry, RobotQuestion
 from tenants.db import bind_tenant, db, utcnow
 
@@ -222,3 +223,18 @@ def test_a_delete_with_a_body_is_refused_and_deletes_nothing(api, two_tenants):
     response = api.delete(f"/robot/entries/{entry_id}", json={"confirm": True})
     assert error_of(response) == (400, "body_unexpected", None)
     assert api.get(f"/robot/entries/{entry_id}").status_code == 200
+
+
+def test_asking_has_its_own_budget(app, api, two_tenants, monkeypatch):
+    """A shop's channel asks once per visitor question: the key's general budget spent, it
+    still asks, up to the ask API's own budget."""
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per hour")
+    monkeypatch.setitem(app.config, "API_ASK_RATE_LIMIT", "4 per hour")
+    try:
+        assert [api.get("/robot/entries").status_code for _ in range(3)] == [200, 200, 429]
+        asked = [
+            api.post("/robot/answer", json={"question": "shipping"}).status_code for _ in range(5)
+        ]
+        assert asked == [200, 200, 200, 200, 429]
+    finally:
+        limiter.reset()
