@@ -43,6 +43,8 @@ SIMILAR = 0.5  # Dice coefficient of two wordings' features for them to be one q
 GROUPS_PER_PAGE = 20
 VARIANTS_KEPT = 10
 SETTLE_CHUNK = 500
+# a guess below this shares a particle or two with the question, nothing an admin can use
+LEAST_GUESS = 0.05
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -211,7 +213,8 @@ def with_candidates(shown: list[Group]) -> list[Group]:
     """The robot's best entries for each shown group's wording (only the page's groups: each
     asks the matcher once)."""
     for group in shown:
-        group.candidates = service.consider(group.text).candidates
+        found = service.consider(group.text).candidates
+        group.candidates = tuple(c for c in found if c.confidence >= LEAST_GUESS)
     return shown
 
 
