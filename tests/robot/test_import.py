@@ -206,6 +206,7 @@ def test_export_then_import_changes_nothing(client, two_tenants):
         "unchanged": len(before),
         "refused": 0,
     }
+    assert "Nothing to change" in client.get(url).get_data(True)  # and no button to import
     client.post(url)
     assert entries(a) == before and version(a) == before_version
     bind_tenant(a.tenant.id)
