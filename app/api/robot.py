@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, RootModel
 from sqlalchemy import select
 
 from app.api import auth
-from app.api.inputs import ID_PATH, json_body, no_body, query
+from app.api.inputs import ID_PATH, body, json_body, no_body, query
 from app.api.openapi import operation
 from app.api.params import DEFAULT_LIMIT, Limit, QueryModel, _after_id, _cursor, encode_cursor
 from app.api.schemas import NEXT_CURSOR, Answer, Timestamp
@@ -195,7 +195,7 @@ def get_entry(entry_id: int):
 @auth.rate_limited
 def update_entry(entry_id: int):
     entry = knowledge.entry_or_404(entry_id)
-    changes = checked(EntryChanges, json_body())
+    changes = body(EntryChanges)
     knowledge.update_entry(entry, changes)
     db.refresh(entry)
     return answer(Entry.of(entry))
@@ -240,7 +240,7 @@ def delete_entry(entry_id: int):
 )
 @auth.ask_rate_limited
 def ask():
-    question = checked(AskInput, json_body()).question
+    question = body(AskInput).question
     reply = service.ask(question, "api")
     return answer(
         Reply(

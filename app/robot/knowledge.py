@@ -123,7 +123,8 @@ def upsert_entries(items: Iterable[EntryInput]) -> list[tuple[RobotEntry, bool]]
         entry = known.get(item.external_id) if item.external_id is not None else None
         made = entry is None
         if made:
-            entry = RobotEntry(alternatives=[])
+            # its external id is no other entry's: ``known`` holds every one of the lot's
+            entry = RobotEntry(alternatives=[], external_id=item.external_id)
         _apply(entry, item.model_dump())  # before it is added: _apply's query flushes
         db.add(entry)
         stored.append((entry, made))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -167,4 +167,4 @@ def ask(question: str, channel: str, conversation_id: int | None = None) -> Repl
     db.add(logged)
     db.flush()
     robot_asked.send(logged)
-    return Reply(**{**reply.__dict__, "question_id": logged.id})
+    return replace(reply, question_id=logged.id)
