@@ -115,10 +115,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
-    from app import calls, robot
+    from app import analytics, calls, robot
 
     calls.init_app(app)
     robot.init_app(app)
+    analytics.init_app(app)
 
     from billing import views as billing_views
 

@@ -134,6 +134,12 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "AGENT_HEARTBEAT_SECONDS": int(env.get("AGENT_HEARTBEAT_SECONDS", 30)),
         # How often the clock looks for idle chats to close and unanswered ones to mail about.
         "CHAT_IDLE_CHECK_SECONDS": float(env.get("CHAT_IDLE_CHECK_SECONDS", 60)),
+        # Analytics: how often the marked days are rolled up, and how many recent local days
+        # the nightly pass recomputes (late orders, merged customers).
+        "ANALYTICS_ROLL_SECONDS": float(env.get("ANALYTICS_ROLL_SECONDS", 5)),
+        "ANALYTICS_RECOMPUTE_DAYS": int(env.get("ANALYTICS_RECOMPUTE_DAYS", 35)),
+        # Raw page views older than this are deleted (visits keep their first touch for good).
+        "PAGE_VIEW_RETENTION_DAYS": int(env.get("PAGE_VIEW_RETENTION_DAYS", 90)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
     }

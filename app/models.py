@@ -1,5 +1,6 @@
 """Every table of the product, imported in one place for migrations and the test schema."""
 
+from app.analytics import models as analytics_models
 from app.api import models as api_models
 from app.calls import models as calls_models
 from app.chat import models as chat_models
@@ -10,6 +11,7 @@ from tenants import clock, outbox
 from tenants import models as tenants_models
 
 __all__ = [
+    "analytics_models",
     "api_models",
     "calls_models",
     "billing_models",

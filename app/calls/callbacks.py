@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from phonenumbers import SUPPORTED_REGIONS, PhoneNumberType
 from sqlalchemy import func, select
 
+from app.calls import signals
 from app.calls.models import CallbackRequest, CallConnection, CallNumber, CallSettings
 from app.chat import service as chat
 from app.chat.models import Visitor
@@ -224,6 +225,7 @@ def request_callback(visitor: Visitor, tenant: Tenant, asked: Request, lang: str
     db.add(callback)
     db.flush()
     crm.recognise(visitor, phone, source="callback")  # the customer with this phone, or a new one
+    signals.callback_requested.send(callback)
     enqueue("calls.place_callback", tenant.id, callback.id)
     return callback, expectation(callback, shop_settings, tenant, lang)
 

@@ -17,3 +17,5 @@ call_answered = domain_event("call_answered")
 call_ended = domain_event("call_ended")
 # An agent saved the call's notes or outcome (the call page).
 call_noted = domain_event("call_noted")
+# A visitor asked for a free callback in the widget (sender: the CallbackRequest).
+callback_requested = domain_event("callback_requested")

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,6 +20,7 @@ from app.chat.uploads import attachment_for_message, message_kind
 from tenants.db import autocommit_engine, bind_tenant, current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.models import Membership
+from tenants.timezones import quarter_hour
 
 MAX_TEXT = 5000
 MAX_CLIENT_ID = 64
@@ -422,3 +423,19 @@ def automated_message(
     """An automated responder's message (``sender="robot"``), with its quick replies."""
     message, _ = _store(conversation, "robot", f"bot-{secrets.token_hex(8)}", text, options=options)
     return message
+
+
+def messages_per_quarter_hour(start: datetime, end: datetime) -> dict[int, int]:
+    """How many messages visitors, agents and the robot wrote between ``start`` and ``end``,
+    per UTC quarter hour (``tenants.timezones.quarter_hour``): the shop's volume by hour."""
+    quarter = quarter_hour(Message.created_at)
+    rows = db.execute(
+        select(quarter, func.count())
+        .where(
+            Message.created_at >= start,
+            Message.created_at < end,
+            Message.sender.in_(("visitor", "agent", "robot")),
+        )
+        .group_by(quarter)
+    )
+    return {int(q): n for q, n in rows}

@@ -198,6 +198,7 @@ class Message(TenantScoped, Base):
         # went to: a resend after the chat was closed, or from another tab, is the stored one.
         UniqueConstraint("visitor_id", "client_id", name="uq_message_visitor_client_id"),
         CheckConstraint("(sender = 'visitor') = (visitor_id IS NOT NULL)", name="visitor_id"),
+        Index("ix_messages_tenant_created", "tenant_id", "created_at"),  # volume by hour
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

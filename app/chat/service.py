@@ -27,7 +27,13 @@ from app.chat.conversations import (
     waiting_chats,
 )
 from app.chat.inbox import check_left_message, leave_message
-from app.chat.messages import MAX_TEXT, agent_message, append_visitor_text, visitor_message
+from app.chat.messages import (
+    MAX_TEXT,
+    agent_message,
+    append_visitor_text,
+    messages_per_quarter_hour,
+    visitor_message,
+)
 from app.chat.models import Group, Visitor  # events.py and widget.py still reach them here
 from app.chat.presence import (
     WEEKDAYS,
@@ -83,6 +89,7 @@ __all__ = [
     "latest_conversation",
     "leave_message",
     "mark_read",
+    "messages_per_quarter_hour",
     "messages_since",
     "online_agents",
     "open_conversation",

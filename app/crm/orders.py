@@ -133,6 +133,7 @@ def upsert_order(payload: dict) -> tuple[Order, bool]:
 def update_order(order: Order, changes: dict) -> Order:
     """Apply a status (and total/items) change; the same values again are a no-op."""
     previous = order.status
+    before = (order.status, order.total, order.items)
     if "status" in changes:
         status = _status(changes["status"])
         if status != order.status:
@@ -151,6 +152,8 @@ def update_order(order: Order, changes: dict) -> Order:
     refresh_totals(scoped_get(Customer, order.customer_id))
     if order.status != previous:
         signals.order_status_changed.send(order, previous=previous)
+    if (order.status, order.total, order.items) != before:
+        signals.order_changed.send(order)
     return order
 
 

@@ -14,6 +14,8 @@ order_recorded = domain_event("order_recorded")
 # An order's status changed (sender: the Order; ``previous``: the status it had). A new
 # order's first status comes with ``order_recorded``.
 order_status_changed = domain_event("order_status_changed")
+# An order's status, total or items changed (sender: the Order), after any status event.
+order_changed = domain_event("order_changed")
 # A customer has phone numbers they did not have (sender: the Customer; ``phones``: E.164),
 # entered, linked by an agent, or learnt from a chat, an order or the API: what other modules
 # knew of those numbers (calls) can join the customer.

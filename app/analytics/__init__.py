@@ -1,0 +1,8 @@
+"""Analytics (paid): where visitors came from (channel, source, keyword, campaign, landing
+page), what that traffic became (consultations, orders and revenue), how the team answered,
+and when the work comes — built from reporting events and rolled up per shop and local day."""
+
+
+def init_app(app) -> None:
+    """Its listeners hear the other modules' events; its jobs join the clock."""
+    from app.analytics import jobs, listeners  # noqa: F401

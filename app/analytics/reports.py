@@ -1,0 +1,190 @@
+"""The reports, read from the rollups: the traffic → consultation → order funnel, and volume
+by hour × weekday and by day. Dates are the shop's local days, both ends included."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.analytics.models import DIMENSIONS, MODELS, OrdersDaily, TrafficDaily, VolumeHourly
+from tenants.db import db
+from tenants.errors import ServiceError
+
+MAX_DAYS = 366
+VOLUME_COUNTS = ("conversations", "messages", "left_messages", "calls")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # included
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+def period(start: str | None, end: str | None, today: date) -> Period:
+    """The dates a report asks for (YYYY-MM-DD); the last 30 days by default."""
+    try:
+        last = date.fromisoformat(end) if end else today
+    except ValueError:
+        raise ServiceError("date_invalid", field="to") from None
+    try:
+        first = date.fromisoformat(start) if start else last - timedelta(days=29)
+    except ValueError:
+        raise ServiceError("date_invalid", field="from") from None
+    if first > last:
+        raise ServiceError("range_invalid", field="from")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ServiceError("range_too_long", field="from")
+    return Period(first, last)
+
+
+def dimension(raw: str | None) -> str:
+    by = raw or "channel"
+    if by not in DIMENSIONS:
+        raise ServiceError("dimension_invalid", field="by")
+    return by
+
+
+def model(raw: str | None) -> str:
+    chosen = raw or "first"
+    if chosen not in MODELS:
+        raise ServiceError("model_invalid", field="model")
+    return chosen
+
+
+@dataclass
+class FunnelRow:
+    value: str
+    visits: int = 0
+    consultations: int = 0
+    orders: int = 0
+    revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units
+
+    @property
+    def consultation_rate(self) -> float | None:
+        return self.consultations / self.visits if self.visits else None
+
+    @property
+    def order_rate(self) -> float | None:
+        return self.orders / self.visits if self.visits else None
+
+    def revenue_per_visit(self) -> dict[str, float]:
+        """Minor units per visit, per currency (none without visits)."""
+        if not self.visits:
+            return {}
+        return {c: amount / self.visits for c, amount in self.revenue.items()}
+
+    def add(self, other: FunnelRow) -> None:
+        self.visits += other.visits
+        self.consultations += other.consultations
+        self.orders += other.orders
+        for currency, amount in other.revenue.items():
+            self.revenue[currency] = self.revenue.get(currency, 0) + amount
+
+
+@dataclass
+class Funnel:
+    period: Period
+    by: str
+    model: str
+    rows: list[FunnelRow]  # most visits first
+    total: FunnelRow
+    previous: dict[str, FunnelRow]  # the previous period's rows, by value
+    previous_total: FunnelRow
+
+
+def funnel(when: Period, by: str, attribution: str) -> Funnel:
+    rows = _funnel_rows(when, by, attribution)
+    before = _funnel_rows(when.previous(), by, attribution)
+    return Funnel(
+        period=when,
+        by=by,
+        model=attribution,
+        rows=sorted(rows.values(), key=lambda r: (-r.visits, -r.orders, r.value)),
+        total=_sum(rows.values()),
+        previous=before,
+        previous_total=_sum(before.values()),
+    )
+
+
+def _sum(rows) -> FunnelRow:
+    total = FunnelRow("")
+    for row in rows:
+        total.add(row)
+    return total
+
+
+def _funnel_rows(when: Period, by: str, attribution: str) -> dict[str, FunnelRow]:
+    rows: dict[str, FunnelRow] = {}
+
+    def row(value: str) -> FunnelRow:
+        return rows.setdefault(value, FunnelRow(value))
+
+    traffic = (
+        select(
+            TrafficDaily.value, func.sum(TrafficDaily.visits), func.sum(TrafficDaily.consultations)
+        )
+        .where(TrafficDaily.dimension == by, TrafficDaily.day.between(when.start, when.end))
+        .group_by(TrafficDaily.value)
+    )
+    for value, visits, consultations in db.execute(traffic):
+        found = row(value)
+        found.visits, found.consultations = int(visits), int(consultations)
+    orders = (
+        select(
+            OrdersDaily.value,
+            OrdersDaily.currency,
+            func.sum(OrdersDaily.orders),
+            func.sum(OrdersDaily.revenue),
+        )
+        .where(
+            OrdersDaily.model == attribution,
+            OrdersDaily.dimension == by,
+            OrdersDaily.day.between(when.start, when.end),
+        )
+        .group_by(OrdersDaily.value, OrdersDaily.currency)
+    )
+    for value, currency, count, revenue in db.execute(orders):
+        found = row(value)
+        found.orders += int(count)
+        found.revenue[currency] = int(revenue)
+    return rows
+
+
+@dataclass
+class Volume:
+    period: Period
+    # [weekday 0 = Monday][hour] -> counts
+    heatmap: list[list[Counter]]
+    days: list[tuple[date, Counter]]  # every day of the period, in order
+    total: Counter
+
+
+def volume(when: Period) -> Volume:
+    heatmap = [[Counter() for _ in range(24)] for _ in range(7)]
+    by_day: dict[date, Counter] = defaultdict(Counter)
+    total: Counter = Counter()
+    columns = [getattr(VolumeHourly, name) for name in VOLUME_COUNTS]
+    statement = select(VolumeHourly.day, VolumeHourly.hour, *columns).where(
+        VolumeHourly.day.between(when.start, when.end)
+    )
+    for day, hour, *values in db.execute(statement):
+        counts = Counter(dict(zip(VOLUME_COUNTS, values, strict=True)))
+        heatmap[day.weekday()][hour].update(counts)
+        by_day[day].update(counts)
+        total.update(counts)
+    days = [
+        (when.start + timedelta(days=n), by_day.get(when.start + timedelta(days=n), Counter()))
+        for n in range(when.days)
+    ]
+    return Volume(when, heatmap, days, total)
