@@ -77,14 +77,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from app import accounts, console, errors, ops
     from app.chat import views, widget
-    from app.console import coming
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
-    for placeholder in coming.BLUEPRINTS:
-        app.register_blueprint(placeholder)
     app.register_blueprint(views.bp)
 
     from app.api import calls as api_calls

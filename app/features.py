@@ -33,8 +33,6 @@ from app.extensions import socketio
 from tenants.db import bind_tenant, scoped_get
 from tenants.models import Tenant
 from tenants.plans import (
-    AVAILABLE_FEATURES,
-    COMING_FEATURES,
     PAID_FEATURES,
     Entitlements,
     entitlements,
@@ -200,8 +198,7 @@ def register_template_helpers(app: Flask) -> None:
             "entitlements": rights,
             "feature_on": lambda name: bool(rights and rights.has(name)),
             "feature_names": FEATURE_NAMES,
-            "available_features": AVAILABLE_FEATURES,
-            "coming_features": COMING_FEATURES,
+            "paid_features": PAID_FEATURES,
             "feature_list": feature_list,
             "plan_name": lambda plan: PLAN_NAMES.get(plan.code, plan.name),
             "role_names": ROLE_NAMES,

@@ -16,10 +16,6 @@ from tenants.db import cross_tenant, db, utcnow
 from tenants.models import Plan, Tenant
 
 PAID_FEATURES = ("calls", "crm", "robot", "analytics")
-# The paid modules that exist. The Pro plan names the others already, but every page sells
-# only these as included and says the rest are coming: add a module here once it is built.
-AVAILABLE_FEATURES = ("calls", "crm", "robot", "analytics")
-COMING_FEATURES = tuple(f for f in PAID_FEATURES if f not in AVAILABLE_FEATURES)
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
 
 

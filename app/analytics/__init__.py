@@ -4,5 +4,8 @@ and when the work comes — built from reporting events and rolled up per shop a
 
 
 def init_app(app) -> None:
-    """Its listeners hear the other modules' events; its jobs join the clock."""
-    from app.analytics import jobs, listeners  # noqa: F401
+    """Register the module's pages; its listeners hear the other modules' events and its jobs
+    join the clock."""
+    from app.analytics import jobs, listeners, views  # noqa: F401
+
+    app.register_blueprint(views.bp)

@@ -28,7 +28,7 @@ MODULES = [
     ("chat.inbox", _l("Left messages"), None),
     ("chat.history", _l("History"), None),
     ("crm.customers", _l("Customers"), "crm"),
-    ("calls.index", _l("Calls"), "calls"),  # coming (app/console/coming.py)
+    ("calls.index", _l("Calls"), "calls"),
     ("robot.index", _l("Robot"), "robot"),
     ("analytics.index", _l("Analytics"), "analytics"),
 ]
