@@ -104,27 +104,33 @@ def _insert(table, rows: list[dict]) -> None:
 
 
 def _traffic(start, end) -> list[dict]:
-    """Visits started in the range and consultations made in it, per dimension value."""
+    """Visits started in the range and consultations made in it, per dimension value.
+
+    Two statements for the five dimensions: each counts per combination of their values and
+    every dimension's figures are summed from those here (a day has a few thousand at most)."""
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    in_range = (AnalyticsVisit.started_at >= start, AnalyticsVisit.started_at < end)
-    consulted = (
-        AnalyticsEvent.name == "consultation",
-        AnalyticsEvent.at >= start,
-        AnalyticsEvent.at < end,
+    columns = [getattr(AnalyticsVisit, dimension) for dimension in DIMENSIONS]
+    visits = (
+        select(*columns, func.count())
+        .where(AnalyticsVisit.started_at >= start, AnalyticsVisit.started_at < end)
+        .group_by(*columns)
     )
-    for dimension in DIMENSIONS:
-        column = getattr(AnalyticsVisit, dimension)
-        visits = select(column, func.count()).where(*in_range).group_by(column)
-        for value, n in db.execute(visits):
+    for *values, n in db.execute(visits):
+        for dimension, value in zip(DIMENSIONS, values, strict=True):
             counts[dimension, value]["visits"] += n
-        consultations = (
-            select(column, func.count())
-            .select_from(AnalyticsEvent)
-            .outerjoin(AnalyticsVisit, AnalyticsVisit.id == AnalyticsEvent.visit_id)
-            .where(*consulted)
-            .group_by(column)
+    consultations = (
+        select(*columns, func.count())
+        .select_from(AnalyticsEvent)
+        .outerjoin(AnalyticsVisit, AnalyticsVisit.id == AnalyticsEvent.visit_id)
+        .where(
+            AnalyticsEvent.name == "consultation",
+            AnalyticsEvent.at >= start,
+            AnalyticsEvent.at < end,
         )
-        for value, n in db.execute(consultations):
+        .group_by(*columns)
+    )
+    for *values, n in db.execute(consultations):
+        for dimension, value in zip(DIMENSIONS, values, strict=True):
             counts[dimension, UNATTRIBUTED if value is None else value]["consultations"] += n
     return [
         {
