@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run serve-prod test test-sqlite test-postgres install lint chromium nginx translations-update \
-	bench bench-crm bench-calls
+	bench bench-crm bench-calls bench-analytics
 
 run: install $(MO) widget
 	$(BIN)/flask --app app huike init
@@ -78,6 +78,14 @@ bench-crm: install $(MO)
 BENCH_REDIS_DB ?= 10
 bench-calls: install $(MO)
 	$(BIN)/python -m tests.bench.calls_load --redis-url redis://127.0.0.1:6379/$(BENCH_REDIS_DB) \
+		$(BENCH_ARGS)
+
+# The analytics benchmark (tests/bench/analytics_load.py, ~30 minutes, a ~5 GB scratch
+# PostgreSQL database dropped at the end, Redis db $(BENCH_REDIS_DB) emptied before and after;
+# not part of make test): BENCH_ARGS="--quick" for a small run, "--write-docs" to rewrite its
+# figures in docs/BENCHMARKS.md, "--explain" to print the funnel's query plans.
+bench-analytics: install $(MO)
+	$(BIN)/python -m tests.bench.analytics_load --redis-url redis://127.0.0.1:6379/$(BENCH_REDIS_DB) \
 		$(BENCH_ARGS)
 
 translations-update: install
