@@ -808,6 +808,10 @@ def report(result: dict, args, command: str) -> str:
         result["lag"],
     )
     funnel, volume = rep["funnel"], rep["volume"]
+    answered = max(1, lag["ok"])
+    web_ms = round(1000 * lag["cpu"]["server_seconds"] * result["servers"] / answered, 1)
+    pg_ms = round(10 * lag["cpu"]["postgres"] * lag["seconds"] / answered, 1)
+    max_rate = round(1000 * info["nproc"] / max(0.1, web_ms + pg_ms))
 
     def ms(f: dict) -> str:
         return f"p50 {f['p50_ms']} ms, **p95 {f['p95_ms']} ms**, max {f['max_ms']} ms"
@@ -852,7 +856,8 @@ def report(result: dict, args, command: str) -> str:
         f"| page views taken by `POST /w/api/hello` (asked: {args.rate}/s for "
         f"{args.duration} s, {args.returning:.0%} returning visitors, at most {args.in_flight} "
         f"unanswered) | **{lag['per_second']}/s** ({lag['steady_per_second']}/s after the "
-        f"first 5 s; {lag['ok']:,} answered of {lag['sent']:,} sent, "
+        f"first 5 s; {lag['ok']:,} answered of {lag['sent'] + lag['probes']:,} sent, probes "
+        "included; "
         f"{lag['skipped_in_flight_full']:,} not sent with {args.in_flight} waiting"
         + (f"; errors {lag['errors']}" if lag["errors"] else "")
         + f") | 1,000/s {'✅' if lag['per_second'] >= 1000 else '❌'} |",
@@ -860,6 +865,9 @@ def report(result: dict, args, command: str) -> str:
         f"`analytics_traffic_daily` ({lag['probes_counted']} of {lag['probes']} probes counted) "
         f"| p50 {lag['lag_p50_s']} s, **p95 {lag['lag_p95_s']} s, max {lag['lag_max_s']} s** "
         f"| ≤ {LAG_GOAL_S} s {_ok(lag['lag_max_s'], LAG_GOAL_S)} |",
+        f"| CPU per answered page view (the first web process's share of the answers taken "
+        f"as 1/{result['servers']}) | web process **{web_ms} ms**, PostgreSQL **{pg_ms} ms**: "
+        f"{max_rate}/s at most on {info['nproc']} CPUs of our own | — |",
         f"| CPU while loaded, % of one core | one web process {lag['cpu']['server']} %, "
         f"PostgreSQL {lag['cpu']['postgres']} %, the load generator {lag['cpu']['generator']} %, "
         f"everything else (the other web processes, the job worker, the clock, other work) "
