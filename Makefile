@@ -80,7 +80,7 @@ bench-calls: install $(MO)
 	$(BIN)/python -m tests.bench.calls_load --redis-url redis://127.0.0.1:6379/$(BENCH_REDIS_DB) \
 		$(BENCH_ARGS)
 
-# The analytics benchmark (tests/bench/analytics_load.py, ~30 minutes, a ~5 GB scratch
+# The analytics benchmark (tests/bench/analytics_load.py, ~12–20 minutes, a ~3.5 GB scratch
 # PostgreSQL database dropped at the end, Redis db $(BENCH_REDIS_DB) emptied before and after;
 # not part of make test): BENCH_ARGS="--quick" for a small run, "--write-docs" to rewrite its
 # figures in docs/BENCHMARKS.md, "--explain" to print the funnel's query plans.
