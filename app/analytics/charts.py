@@ -24,12 +24,13 @@ def hbars(bars: list[tuple[str, float, str]], label: str) -> Markup:
     ]
     for n, (name, value, shown) in enumerate(bars):
         y = n * ROW + 6
+        base = y + BAR - 4  # the text's baseline, inside the bar's height
         width = max(value / top * room, 2 if value else 0)
         parts.append(
             f"<g><title>{escape(name)}: {escape(shown)}</title>"
-            f'<text x="{LABEL - 8}" y="{y + BAR - 4}" text-anchor="end">{escape(_clip(name))}</text>'
+            f'<text x="{LABEL - 8}" y="{base}" text-anchor="end">{escape(_clip(name))}</text>'
             f'<rect x="{LABEL}" y="{y}" width="{width:.1f}" height="{BAR}" rx="3"></rect>'
-            f'<text x="{LABEL + width + 6:.1f}" y="{y + BAR - 4}" class="value">{escape(shown)}</text>'
+            f'<text x="{LABEL + width + 6:.1f}" y="{base}" class="value">{escape(shown)}</text>'
             "</g>"
         )
     parts.append("</svg>")
