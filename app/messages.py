@@ -294,6 +294,9 @@ MESSAGES = {
         "The suggest threshold must not be above the answer threshold."
     ),
     "robot_mode_invalid": lazy_gettext("Choose one of the modes listed."),
+    # analytics' periods (reports.period)
+    "range_invalid": lazy_gettext("Choose an end that comes after the start."),
+    "range_too_long": lazy_gettext("Choose at most 366 days."),
 }
 
 
