@@ -4,7 +4,7 @@ chosen period, with its charts and the table's CSV."""
 from __future__ import annotations
 
 from flask import render_template, request
-from flask_babel import format_decimal, format_percent
+from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from app.analytics import charts, team
@@ -40,7 +40,11 @@ def _charts(report: team.TeamReport) -> dict:
     if report.total.rating_count:
         found["ratings"] = charts.hbars(
             [
-                (_("%(n)d stars", n=s), ratings.get(s, 0), str(ratings.get(s, 0)))
+                (
+                    ngettext("%(num)d star", "%(num)d stars", s),
+                    ratings.get(s, 0),
+                    str(ratings.get(s, 0)),
+                )
                 for s in (5, 4, 3, 2, 1)
             ],
             _("Ratings"),
