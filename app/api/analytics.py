@@ -32,7 +32,7 @@ class PeriodQuery(QueryModel):
     to: Day = Field(None, description="The last day, included (YYYY-MM-DD); today when left out.")
 
 
-class Times(Answer):
+class TeamTimes(Answer):
     """Seconds measured for one kind of time (nearest-rank percentiles: always one of the
     measured values; null when none was measured)."""
 
@@ -41,30 +41,32 @@ class Times(Answer):
     p90: float | None
 
 
-class Ratings(Answer):
+class TeamRatings(Answer):
     average: float | None = Field(description="The average score, 1 to 5; null for none.")
     count: int
     distribution: dict[str, int] = Field(description='How many of each score: "1" to "5".')
 
 
-class Calls(Answer):
+class TeamCalls(Answer):
     answered: int
     missed: int
 
 
 class TeamFigures(Answer):
     chats: int = Field(description="Conversations replied in (the shop counts each once).")
-    first_response: Times = Field(
+    first_response: TeamTimes = Field(
         description="From the conversation's start (or the robot's handover) to a person's "
         "first reply."
     )
-    response: Times = Field(
+    response: TeamTimes = Field(
         description="From the visitor's oldest unanswered message to each reply."
     )
-    resolution: Times = Field(description="From the start to the close, chats a person answered.")
-    ratings: Ratings
+    resolution: TeamTimes = Field(
+        description="From the start to the close, chats a person answered."
+    )
+    ratings: TeamRatings
     missed: int = Field(description="Chats closed without any person's answer.")
-    calls: Calls = Field(description="Inbound calls answered and missed.")
+    calls: TeamCalls = Field(description="Inbound calls answered and missed.")
 
 
 class AgentFigures(TeamFigures):
@@ -72,7 +74,7 @@ class AgentFigures(TeamFigures):
     name: str
 
 
-class Robot(Answer):
+class TeamRobot(Answer):
     """Of the conversations the robot finished with in the period: resolved alone (no
     person spoke, no handover) or handed over to people."""
 
@@ -93,11 +95,11 @@ class TeamReport(Answer):
     agents: list[AgentFigures]
     shop: TeamFigures
     left_messages: int = Field(description="Messages left in the widget (not missed chats).")
-    robot: Robot | None = Field(description="Null when the robot finished no conversation.")
+    robot: TeamRobot | None = Field(description="Null when the robot finished no conversation.")
 
 
-def _times(measured: team.Times) -> Times:
-    return Times(count=measured.count, median=measured.median, p90=measured.p90)
+def _times(measured: team.Times) -> TeamTimes:
+    return TeamTimes(count=measured.count, median=measured.median, p90=measured.p90)
 
 
 def _figures(row: team.TeamRow) -> dict:
@@ -107,13 +109,13 @@ def _figures(row: team.TeamRow) -> dict:
         "first_response": _times(row.first_response),
         "response": _times(row.reply),
         "resolution": _times(row.resolved),
-        "ratings": Ratings(
+        "ratings": TeamRatings(
             average=round(average, 2) if average is not None else None,
             count=row.rating_count,
             distribution={str(s): row.ratings.get(s, 0) for s in team.SCORES},
         ),
         "missed": row.missed,
-        "calls": Calls(answered=row.call_answered, missed=row.call_missed),
+        "calls": TeamCalls(answered=row.call_answered, missed=row.call_missed),
     }
 
 
@@ -151,7 +153,7 @@ def team_report():
             ],
             shop=TeamFigures(**_figures(report.total)),
             left_messages=report.left_messages,
-            robot=Robot(
+            robot=TeamRobot(
                 conversations=robot.conversations,
                 resolved=robot.resolved,
                 handed_over=robot.handed_over,

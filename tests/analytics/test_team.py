@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from app.analytics import team
+from app.analytics import recording, team
+from app.analytics.models import AnalyticsEvent
 from app.analytics.reports import Period
 from app.calls import records
 from app.chat import automation
@@ -309,3 +311,51 @@ def test_on_free_the_report_is_locked_and_its_events_kept(client, two_tenants, w
     set_tenant(a, plan_code="pro")
     body = api.get("/analytics/team", query_string=dates).get_json()
     assert body["shop"]["chats"] == 3 and body["shop"]["missed"] == 2
+
+
+def test_a_local_day_of_a_shop_with_daylight_saving(two_tenants):
+    """New York's 8 March 2026 is 23 hours long (05:00 to 04:00 UTC the next day): the events
+    just inside it count, the ones just outside do not."""
+    a = two_tenants.a
+    set_tenant(a, timezone="America/New_York")
+    bind_tenant(a.tenant.id)
+    moments = {
+        "2026-03-08T04:59:59": 1.0,  # 23:59:59 on the 7th (EST)
+        "2026-03-08T05:00:00": 2.0,  # midnight (EST)
+        "2026-03-09T03:59:59": 4.0,  # 23:59:59 on the 8th (EDT)
+        "2026-03-09T04:00:00": 8.0,  # midnight of the 9th (EDT)
+    }
+    for moment, seconds in moments.items():
+        at = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+        recording.event("first_response", at, agent_id=a.agent.id, conversation_id=1, value=seconds)
+    db.flush()
+    day = date(2026, 3, 8)
+    report = team.report(Period(day, day))
+    assert sorted(report.total.first_response.values) == [2.0, 4.0]
+    assert [r.name for r in report.rows] == ["Agent a"]
+
+
+def test_after_the_robots_handover_the_first_response_is_timed_from_it(app, two_tenants):
+    """The robot held the chat for a while: people were asked only at the handover."""
+    a = two_tenants.a
+    robot(a, "answer_first")
+    with app.app_context():
+        bind_tenant(a.tenant.id)
+        start = utcnow() - timedelta(minutes=10)
+        conversation = visitor_says(new_visitor(8), "v8-1", "human please", start)
+        handed = db.scalar(
+            select(AnalyticsEvent.at).where(
+                AnalyticsEvent.name == "robot_handover",
+                AnalyticsEvent.conversation_id == conversation.id,
+            )
+        )
+        agent_says(a.agent, conversation, "a8-1", handed + timedelta(seconds=45))
+        chat.close(conversation.id, now=handed + timedelta(seconds=100))
+        db.commit()
+        today = local(utcnow(), a.tenant.timezone).date()
+        report = team.report(Period(today - timedelta(days=1), today))
+    agent = row_of(report, "Agent a")
+    assert agent.first_response.values == [45.0]
+    assert agent.resolved.values == [(handed - start).total_seconds() + 100]
+    assert report.robot.handed_over == 1 and report.robot.resolved == 0
+    assert report.total.missed == 0
