@@ -11,7 +11,7 @@ it later; the report counts left messages on their own line.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, literal, select
 
@@ -25,6 +25,8 @@ from tenants.db import db, utcnow
 
 CALL_ANSWERED = ("answered", "ended")
 CALL_MISSED = ("missed", "busy", "failed")
+# how far apart a call's provider events may start it (its first ringing seen late)
+CALL_EVENTS_SPREAD = timedelta(days=1)
 
 
 def _seconds(start: datetime, end: datetime) -> float:
@@ -127,10 +129,13 @@ def _on_call(call, **_) -> None:
         name = "call_missed"
     else:
         return
+    # the call's start only moves earlier (an earlier event arriving late): its old outcome
+    # is at or after the start now, and within the day the index is read for
     db.execute(
         delete(AnalyticsEvent).where(
             AnalyticsEvent.name.in_(("call_answered", "call_missed")),
-            AnalyticsEvent.at == call.started_at,
+            AnalyticsEvent.at >= call.started_at,
+            AnalyticsEvent.at <= call.started_at + CALL_EVENTS_SPREAD,
             AnalyticsEvent.ref_id == call.id,
         )
     )

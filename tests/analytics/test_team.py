@@ -359,3 +359,24 @@ def test_after_the_robots_handover_the_first_response_is_timed_from_it(app, two_
     assert agent.resolved.values == [(handed - start).total_seconds() + 100]
     assert report.robot.handed_over == 1 and report.robot.resolved == 0
     assert report.total.missed == 0
+
+
+def test_a_calls_events_out_of_order_leave_one_outcome(two_tenants):
+    """The provider's "answered" came first, its "ringing" (earlier) later: the call's start
+    moved back, and the call is still one answered call, dated at its start."""
+    a = two_tenants.a
+    bind_tenant(a.tenant.id)
+    t0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    connection = a.call_connection
+    ring(connection, "late-1", t0, ("answered", 10, {}), ("ringing", 0, {}), ("ended", 90, {}))
+    db.commit()
+    today = local(utcnow(), a.tenant.timezone).date()
+    owner = row_of(team.report(Period(today - timedelta(days=1), today)), "Owner a")
+    assert (owner.call_answered, owner.call_missed) == (1, 0)
+    outcomes = db.execute(
+        select(AnalyticsEvent.name, AnalyticsEvent.at).where(
+            AnalyticsEvent.name.in_(("call_answered", "call_missed")),
+            AnalyticsEvent.at >= t0 - timedelta(minutes=1),
+        )
+    ).all()
+    assert outcomes == [("call_answered", t0)]
