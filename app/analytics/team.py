@@ -131,7 +131,11 @@ class TeamReport:
 
     @property
     def empty(self) -> bool:
-        return not self.rows and not self.total.missed and not self.total.call_missed
+        """Nothing to show: no agent's figure, nothing missed, left or done by the robot."""
+        total = self.total
+        return not (self.rows or total.missed or total.call_missed or self.left_messages) and (
+            self.robot is None
+        )
 
 
 def bounds(period: Period) -> tuple:
