@@ -44,7 +44,7 @@ def period(start: str | None, end: str | None, today: date) -> Period:
     if first > last:
         raise ServiceError("range_invalid", field="from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise ServiceError("range_too_long", field="from")
+        raise ServiceError("range_too_long", field="from", max=MAX_DAYS)
     return Period(first, last)
 
 
