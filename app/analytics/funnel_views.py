@@ -36,9 +36,9 @@ SORTS = (
 )
 CHANNEL_NAMES = {
     "paid": _l("Paid search and ads"),
-    "search": _l("Search"),
+    "search": _l("Organic search"),
     "social": _l("Social"),
-    "email": _l("E-mail"),
+    "email": _l("E-mail and newsletters"),
     "referral": _l("Referral"),
     "direct": _l("Direct"),
 }

@@ -182,7 +182,7 @@ def test_the_page_csv_and_api_show_the_exact_funnel_first_and_last_touch(app, cl
     }
     first = page_rows(client, by="channel", model="first", **when)
     assert [first[v]["name"] for v in ("search", "paid", "(unattributed)")] == [
-        "Search",
+        "Organic search",
         "Paid search and ads",
         "(unattributed)",
     ]
@@ -388,7 +388,8 @@ def test_every_numeric_column_sorts_both_ways_on_the_server(app, client, two_ten
     # revenue by the period's main currency (CNY here)
     assert order_of("revenue", "desc")[:3] == ["paid", "search", "(unattributed)"]
     assert order_of("revenue_per_visit", "desc")[:2] == ["paid", "search"]
-    assert order_of("value", "asc") == ["(unattributed)", "direct", "paid", "referral", "search"]
+    # names sort as shown: Direct, Organic search, Paid search and ads, Referral
+    assert order_of("value", "asc") == ["(unattributed)", "direct", "search", "paid", "referral"]
     page = client.get("/console/analytics", query_string={"sort": "orders", "dir": "desc", **when})
     # the header sorted now links to the other direction
     assert "sort=orders&amp;dir=asc" in page.get_data(as_text=True)
