@@ -11,7 +11,6 @@ from markupsafe import Markup, escape
 
 # One colour per series, the console's blues from light to dark: the funnel narrows.
 SERIES_COLOURS = ("#b2ccff", "#528bff", "#155eef")
-LABEL_CHARS = 18
 
 
 def scale(largest: float, length: float):
@@ -19,14 +18,20 @@ def scale(largest: float, length: float):
     return lambda value: (value / largest * length) if largest else 0.0
 
 
-def _short(text: str, chars: int = LABEL_CHARS) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
+def _short(text: str, room: float) -> str:
+    """``text`` cut to fit ``room`` (its whole self is in the mark's <title>)."""
+    if _text_width(text) <= room:
+        return text
+    while text and _text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
 
 
 def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
     """Grouped horizontal bars, one group per row (label, visits, consultations, orders)."""
     names = (_("Visits"), _("Consultations"), _("Orders"))
-    width, label_width, value_width = 400, 124, 36
+    # 360 wide: on a 390 px phone the text stays near its size, on a desktop the CSS caps it
+    width, label_width, value_width = 360, 112, 30
     bar, gap, group_gap, legend = 7, 2, 10, 26
     bar_length = scale(
         max((max(r[1:]) for r in rows), default=0), width - label_width - value_width
@@ -38,7 +43,7 @@ def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
         top = legend + index * (group + group_gap)
         parts.append(
             f'<text class="label" x="{label_width - 8}" y="{top + group / 2 + 4:.1f}" '
-            f'text-anchor="end"><title>{escape(label)}</title>{escape(_short(label))}</text>'
+            f'text-anchor="end"><title>{escape(label)}</title>{escape(_short(label, label_width - 12))}</text>'
         )
         for series, value in enumerate(values):
             y = top + series * (bar + gap)
@@ -47,9 +52,12 @@ def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
                 f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" '
                 f'height="{bar}" rx="1.5" fill="{SERIES_COLOURS[series]}">'
                 f"<title>{escape(label)}: {escape(names[series])} {value}</title></rect>"
-                f'<text class="value" x="{label_width + length + 4:.1f}" y="{y + bar - 0.5}">'
-                f"{value}</text>"
             )
+            if value:  # no bar, no number: a zero would only crowd the bars above it
+                parts.append(
+                    f'<text class="value" x="{label_width + length + 4:.1f}" '
+                    f'y="{y + bar - 0.5}">{value}</text>'
+                )
     summary = _(
         "Visits, consultations and orders of the %(count)s rows with the most visits",
         count=len(rows),

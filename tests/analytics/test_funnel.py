@@ -175,8 +175,8 @@ def test_the_page_csv_and_api_show_the_exact_funnel_first_and_last_touch(app, cl
     assert numbers(page_rows(client, by="channel", model="first", **when)) == {
         "search": ("3 new", "3 new", "1 new", "CN¥128.00 new"),
         "paid": ("1 new", "0", "2 new", "CN¥300.00 new $45.00 new"),
-        "referral": ("1 new", "1 new", "0", ""),
-        "direct": ("1 new", "0", "0", ""),
+        "referral": ("1 new", "1 new", "0", "—"),
+        "direct": ("1 new", "0", "0", "—"),
         "(unattributed)": ("0", "0", "1 new", "CN¥99.50 new"),
         TOTAL: ("6 new", "4 new", "4 new", "CN¥527.50 new $45.00 new"),
     }
@@ -193,9 +193,9 @@ def test_the_page_csv_and_api_show_the_exact_funnel_first_and_last_touch(app, cl
     # last touch: Li's orders go to the Google visit
     assert numbers(page_rows(client, by="channel", model="last", **when)) == {
         "search": ("3 new", "3 new", "3 new", "CN¥428.00 new $45.00 new"),
-        "paid": ("1 new", "0", "0", ""),
-        "referral": ("1 new", "1 new", "0", ""),
-        "direct": ("1 new", "0", "0", ""),
+        "paid": ("1 new", "0", "0", "—"),
+        "referral": ("1 new", "1 new", "0", "—"),
+        "direct": ("1 new", "0", "0", "—"),
         "(unattributed)": ("0", "0", "1 new", "CN¥99.50 new"),
         TOTAL: ("6 new", "4 new", "4 new", "CN¥527.50 new $45.00 new"),
     }
@@ -204,8 +204,8 @@ def test_the_page_csv_and_api_show_the_exact_funnel_first_and_last_touch(app, cl
     assert numbers(keywords) == {
         "龙井茶": ("1 new", "1 new", "1 new", "CN¥128.00 new"),
         "明前龙井": ("1 new", "0", "2 new", "CN¥300.00 new $45.00 new"),
-        "(not provided)": ("2 new", "2 new", "0", ""),
-        "": ("2 new", "1 new", "0", ""),
+        "(not provided)": ("2 new", "2 new", "0", "—"),
+        "": ("2 new", "1 new", "0", "—"),
         "(unattributed)": ("0", "0", "1 new", "CN¥99.50 new"),
         TOTAL: ("6 new", "4 new", "4 new", "CN¥527.50 new $45.00 new"),
     }
@@ -217,7 +217,7 @@ def test_the_page_csv_and_api_show_the_exact_funnel_first_and_last_touch(app, cl
         "2 new",
         "CN¥300.00 new $45.00 new",
     )
-    assert last_keywords["明前龙井"] == ("1 new", "0", "0", "")
+    assert last_keywords["明前龙井"] == ("1 new", "0", "0", "—")
 
     # the CSV: raw values, every row, one revenue column per currency
     assert csv_rows(client, by="keyword", model="first", **when) == [
