@@ -41,9 +41,10 @@ def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
     parts = [_legend(names)]
     for index, (label, *values) in enumerate(rows):
         top = legend + index * (group + group_gap)
+        shown = _short(label, label_width - 12)
         parts.append(
             f'<text class="label" x="{label_width - 8}" y="{top + group / 2 + 4:.1f}" '
-            f'text-anchor="end"><title>{escape(label)}</title>{escape(_short(label, label_width - 12))}</text>'
+            f'text-anchor="end"><title>{escape(label)}</title>{escape(shown)}</text>'
         )
         for series, value in enumerate(values):
             y = top + series * (bar + gap)
