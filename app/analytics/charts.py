@@ -75,12 +75,12 @@ def _legend(names: Sequence[str]) -> str:
     for colour, name in zip(SERIES_COLOURS, names, strict=True):
         items.append(
             f'<rect x="{x}" y="4" width="10" height="10" rx="2" fill="{colour}"></rect>'
-            f'<text class="legend" x="{x + 14}" y="13">{escape(name)}</text>'
+            f'<text class="legend" x="{x + 14}" y="13.5">{escape(name)}</text>'
         )
         x += 14 + _text_width(name) + 16
     return "".join(items)
 
 
-def _text_width(text: str, size: float = 11) -> float:
+def _text_width(text: str, size: float = 12) -> float:
     """About how wide ``text`` is drawn: a CJK character is a full em, a Latin one about half."""
     return sum(size if ord(ch) >= 0x2E80 else size * 0.58 for ch in text)

@@ -16,28 +16,50 @@ from app.analytics.models import DIMENSIONS, MODELS
 from app.api import auth
 from app.api.inputs import query
 from app.api.openapi import operation
-from app.api.params import QueryModel
+from app.api.params import Day, QueryModel
 from app.api.schemas import Answer, Money
 from app.api.views import answer, api_blueprint
+from app.schemas import refuse, rule
 from tenants.db import utcnow
 from tenants.timezones import local
 
 bp = api_blueprint("api_analytics", "analytics")
 
-# the report's own rules: a day that is no date, a range backwards or too long, a cut or an
-# attribution not offered
+# the report's own rules: a range backwards or too long (a day that is no date: the schema's
+# "format" may not be checked by every validator)
 REPORT_RULES = ("date_invalid", "range_invalid", "range_too_long")
-DAY = WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-11-22"]})
+
+
+def _one_of(allowed: tuple[str, ...], code: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise refuse(code)
+        return value
+
+    return check
+
+
+# Given, a parameter must say something: an empty ``to=`` is refused, not read as "today".
+Dimension = Annotated[
+    str,
+    rule(_one_of(DIMENSIONS, "dimension_invalid"), "dimension_invalid"),
+    WithJsonSchema({"type": "string", "enum": list(DIMENSIONS)}),
+]
+Model = Annotated[
+    str,
+    rule(_one_of(MODELS, "model_invalid"), "model_invalid"),
+    WithJsonSchema({"type": "string", "enum": list(MODELS)}),
+]
 
 
 class ReportQuery(QueryModel):
-    from_: Annotated[str, DAY] = Field(
+    from_: Day = Field(
         None,
         alias="from",
         description="The first day (YYYY-MM-DD, the shop's time zone); 29 days before `to` "
         "by default.",
     )
-    to: Annotated[str, DAY] = Field(
+    to: Day = Field(
         None,
         description=f"The last day, included; today by default. At most {reports.MAX_DAYS} "
         "days in all.",
@@ -45,12 +67,12 @@ class ReportQuery(QueryModel):
 
 
 class FunnelQuery(ReportQuery):
-    by: Annotated[str, WithJsonSchema({"type": "string", "enum": list(DIMENSIONS)})] = Field(
+    by: Dimension = Field(
         None,
         description="What each row is: a channel (the default), source, keyword, "
         "campaign or landing page.",
     )
-    model: Annotated[str, WithJsonSchema({"type": "string", "enum": list(MODELS)})] = Field(
+    model: Model = Field(
         None,
         description="Which of the customer's visits in the 30 days before an order is credited "
         "with it: `first` (the default) or `last`.",
@@ -138,7 +160,7 @@ class Funnel(Answer):
     ),
     query=FunnelQuery,
     answers={200: ("The funnel.", Funnel)},
-    refuses=(*REPORT_RULES, "dimension_invalid", "model_invalid"),
+    refuses=REPORT_RULES,
 )
 @auth.rate_limited
 def funnel():

@@ -328,6 +328,7 @@ def test_on_free_the_page_csv_and_api_answer_402_and_the_figures_come_back_on_pr
     [
         ({"from": "2026-02-30"}, "from", "Enter a date like 2026-11-22."),
         ({"to": "tomorrow"}, "to", "Enter a date like 2026-11-22."),
+        ({"to": "0001-01-01"}, "to", "Enter a date like 2026-11-22."),  # no period before it
         ({"from": "2026-12-05", "to": "2026-12-01"}, "from", "The start must not be after"),
         ({"from": "2024-01-01", "to": "2026-12-01"}, "from", "at most 366 days"),
         ({"by": "city"}, "by", "Choose channel, source, keyword, campaign or landing_page."),
@@ -438,3 +439,9 @@ def test_the_chart_draws_the_top_ten_rows(client, two_tenants):
     assert 'role="img"' in chart and "viewBox" in chart
     assert chart.count('class="bar"') == 30  # 10 rows × visits, consultations, orders
     assert "<title>s11: Visits 12</title>" in chart and "s01" not in chart
+
+
+@pytest.mark.parametrize("name", ["from", "to", "by", "model"])
+def test_an_empty_api_parameter_is_refused_not_read_as_its_default(client, two_tenants, name):
+    refused = Api(client, two_tenants.a.api_token).get(f"/analytics/funnel?{name}=")
+    assert refused.status_code == 422 and refused.get_json()["field"] == name
