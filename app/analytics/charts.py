@@ -32,7 +32,7 @@ def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
     names = (_("Visits"), _("Consultations"), _("Orders"))
     # 360 wide: on a 390 px phone the text stays near its size, on a desktop the CSS caps it
     width, label_width, value_width = 360, 112, 30
-    bar, gap, group_gap, legend = 7, 2, 10, 26
+    bar, gap, group_gap, legend = 7, 3, 10, 26
     bar_length = scale(
         max((max(r[1:]) for r in rows), default=0), width - label_width - value_width
     )
