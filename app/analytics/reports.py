@@ -14,6 +14,9 @@ from tenants.db import db
 from tenants.errors import ServiceError
 
 MAX_DAYS = 366
+# No shop's data is older; and a period and the one before it stay within the calendar
+# (year 1 has no previous period).
+EARLIEST = date(2000, 1, 1)
 VOLUME_COUNTS = ("conversations", "messages", "left_messages", "calls")
 
 
@@ -37,14 +40,18 @@ def period(start: str | None, end: str | None, today: date) -> Period:
         last = date.fromisoformat(end) if end else today
     except ValueError:
         raise ServiceError("date_invalid", field="to") from None
+    if last < EARLIEST:
+        raise ServiceError("date_invalid", field="to")
     try:
         first = date.fromisoformat(start) if start else last - timedelta(days=29)
     except ValueError:
         raise ServiceError("date_invalid", field="from") from None
+    if first < EARLIEST:
+        raise ServiceError("date_invalid", field="from")
     if first > last:
         raise ServiceError("range_invalid", field="from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise ServiceError("range_too_long", field="from")
+        raise ServiceError("range_too_long", field="from", max=MAX_DAYS)
     return Period(first, last)
 
 
