@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -127,8 +126,7 @@ def sorted_rows(funnel: reports.Funnel, sort: str, descending: bool) -> list[rep
         if sort == "revenue":
             return tuple(row.revenue.get(c, 0) for c in currencies)
         if sort == "revenue_per_visit":
-            rates = row.revenue_per_visit()
-            return tuple(rates.get(c, 0) for c in currencies)
+            return tuple(row.revenue_per_visit(c) or 0 for c in currencies)
         found = getattr(row, sort)
         return -1 if found is None else found  # a rate without visits sorts below 0 %
 
@@ -227,14 +225,6 @@ def _rate(rate: float | None) -> str:
     return "" if rate is None else f"{rate:.4f}"
 
 
-def per_visit(row: reports.FunnelRow, currency: str) -> int | None:
-    """Revenue per visit in minor units, rounded half up; none without visits."""
-    if not row.visits:
-        return None
-    exact = Decimal(row.revenue.get(currency, 0)) / row.visits
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 CSV_COLUMNS = ("value", "visits", "consultations", "consultation_rate", "orders", "order_rate")
 
 
@@ -264,7 +254,7 @@ def funnel_csv():
                 row.orders,
                 _rate(row.order_rate),
                 *(money(row.revenue.get(c, 0)) for c in currencies),
-                *("" if row.visits == 0 else money(per_visit(row, c)) for c in currencies),
+                *("" if row.visits == 0 else money(row.revenue_per_visit(c)) for c in currencies),
             ]
         )
     when = funnel.period

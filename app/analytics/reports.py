@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
@@ -85,11 +86,13 @@ class FunnelRow:
     def order_rate(self) -> float | None:
         return self.orders / self.visits if self.visits else None
 
-    def revenue_per_visit(self) -> dict[str, float]:
-        """Minor units per visit, per currency (none without visits)."""
+    def revenue_per_visit(self, currency: str) -> int | None:
+        """Revenue per visit in ``currency``'s minor units, rounded half up; none without
+        visits. The page, the CSV and the API show this one figure."""
         if not self.visits:
-            return {}
-        return {c: amount / self.visits for c, amount in self.revenue.items()}
+            return None
+        exact = Decimal(self.revenue.get(currency, 0)) / self.visits
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     def add(self, other: FunnelRow) -> None:
         self.visits += other.visits

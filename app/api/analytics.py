@@ -11,7 +11,6 @@ from flask import g
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from app.analytics import reports
-from app.analytics.funnel_views import per_visit
 from app.analytics.models import DIMENSIONS, MODELS
 from app.api import auth
 from app.api.inputs import query
@@ -128,7 +127,9 @@ class FunnelRow(Answer):
             order_rate=row.order_rate,
             revenue=[Amount(currency=c, amount=row.revenue[c]) for c in currencies],
             revenue_per_visit=[
-                Amount(currency=c, amount=per_visit(row, c)) for c in currencies if row.visits
+                Amount(currency=c, amount=row.revenue_per_visit(c))
+                for c in currencies
+                if row.visits
             ],
         )
 
