@@ -294,6 +294,9 @@ MESSAGES = {
         "The suggest threshold must not be above the answer threshold."
     ),
     "robot_mode_invalid": lazy_gettext("Choose one of the modes listed."),
+    # analytics: a report's dates (app/analytics/reports.py)
+    "range_invalid": lazy_gettext("Choose a start that comes before the end."),
+    "range_too_long": lazy_gettext("Choose at most 366 days."),
 }
 
 
