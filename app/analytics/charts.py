@@ -76,13 +76,11 @@ def heatmap(
                 f'width="{cell}" height="{height_cell}" rx="3" fill="{shade(value, top)}" '
                 f'data-value="{value}"><title>{escape(text)}</title></rect>'
             )
-    # labels: every row's; every third column's across the top, or every one down the side
+    # labels: every one down the side; across the top every weekday, or every third hour
     side, over = (columns, rows) if vertical else (rows, columns)
-    step = 1 if vertical else 3
     for i, name in enumerate(side):
-        if i % step == 0:
-            y = head + i * (height_cell + gap) + height_cell * 0.7
-            body.append(_text(left - 6, y, name, "end"))
+        y = head + i * (height_cell + gap) + height_cell * 0.7
+        body.append(_text(left - 6, y, name, "end"))
     for i, name in enumerate(over):
         if vertical or i % 3 == 0:
             x = left + i * (cell + gap) + cell / 2
@@ -95,7 +93,7 @@ def heatmap(
 def bars(points: Sequence[tuple[str, int]], label: str, title: str, height: int = 180) -> Markup:
     """One bar per point (label, value), a labelled axis top, the first, middle and last
     labels under the bars; ``title``: a format string of ``label`` and ``value``."""
-    width, left, bottom, top_pad = 720, 36, 20, 8
+    width, left, bottom, top_pad = 720, 48, 24, 20
     top = nice_max(max((v for _, v in points), default=0))
     plot = height - bottom - top_pad
     slot = (width - left) / max(len(points), 1)

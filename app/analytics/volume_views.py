@@ -4,7 +4,7 @@ and its two CSV exports."""
 
 from __future__ import annotations
 
-from babel.dates import get_day_names
+from babel.dates import format_skeleton, get_day_names
 from flask import render_template, request
 from flask_babel import get_locale, lazy_gettext
 
@@ -27,6 +27,11 @@ def weekday_names() -> list[str]:
     """Monday to Sunday, short, in the reader's language."""
     names = get_day_names("abbreviated", locale=get_locale())
     return [names[d] for d in range(7)]
+
+
+def day_label(day) -> str:
+    """A table's day, short and with its weekday ("Sun, Nov 8", "11月8日周日")."""
+    return format_skeleton("MMMEd", day, locale=get_locale())
 
 
 def chosen_measure() -> str:
@@ -62,6 +67,7 @@ def _page(when: reports.Period, measure: str, error: str | None = None) -> str:
         error=error,
         heatmap=charts.heatmap(grid, rows, HOURS, label, cell),
         heatmap_phone=charts.heatmap(grid, rows, HOURS, label, cell, vertical=True),
+        day_label=day_label,
         by_day=charts.bars(days, f"{name}: {lazy_gettext('by day')}", "{label}: {value}"),
     )
 
