@@ -6,6 +6,6 @@ and when the work comes — built from reporting events and rolled up per shop a
 def init_app(app) -> None:
     """Register the module's pages; its listeners hear the other modules' events and its jobs
     join the clock."""
-    from app.analytics import funnel_views, jobs, listeners, views  # noqa: F401
+    from app.analytics import funnel_views, jobs, listeners, views, volume_views  # noqa: F401
 
     app.register_blueprint(views.bp)

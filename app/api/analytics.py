@@ -65,6 +65,11 @@ class ReportQuery(QueryModel):
     )
 
 
+def chosen_period(params: ReportQuery) -> reports.Period:
+    """The query's days; today is the shop's."""
+    return reports.period(params.from_, params.to, local(utcnow(), g.tenant.timezone).date())
+
+
 class FunnelQuery(ReportQuery):
     by: Dimension = Field(
         None,
@@ -166,8 +171,7 @@ class Funnel(Answer):
 @auth.rate_limited
 def funnel():
     params = query(FunnelQuery)
-    today = local(utcnow(), g.tenant.timezone).date()
-    when = reports.period(params.from_, params.to, today)
+    when = chosen_period(params)
     found = reports.funnel(when, reports.dimension(params.by), reports.model(params.model))
     return answer(
         Funnel(
@@ -177,5 +181,72 @@ def funnel():
             rows=[FunnelRow.of(r) for r in found.rows],
             total=FunnelRow.of(found.total),
             previous=FunnelRow.of(found.previous_total),
+        )
+    )
+
+
+class VolumeCounts(Answer):
+    conversations: int = Field(description="Chats that began.")
+    messages: int = Field(description="Messages written by visitors, agents and the robot.")
+    left_messages: int = Field(description="Messages left while nobody answered.")
+    calls: int = Field(description="Inbound calls that rang.")
+
+    @classmethod
+    def of(cls, counts) -> dict:
+        return {name: counts[name] for name in reports.VOLUME_COUNTS}
+
+
+class VolumeDay(VolumeCounts):
+    date: date
+
+
+class VolumeHour(VolumeCounts):
+    weekday: int = Field(ge=1, le=7, description="1 = Monday … 7 = Sunday (ISO 8601).")
+    hour: int = Field(ge=0, le=23, description="The local hour (in the shop's time zone).")
+
+
+class Volume(Answer):
+    """When the work came, in the shop's time zone. On a day its clocks go back, the repeated
+    hour counts both; on a day they go forward, the skipped hour has nothing."""
+
+    period: Period
+    timezone: str = Field(description="The shop's time zone the days and hours are in.")
+    total: VolumeCounts
+    days: list[VolumeDay] = Field(description="Every day of the period, in order.")
+    hours: list[VolumeHour] = Field(
+        description="Each weekday and hour (168, Monday 0:00 first): the period's counts in "
+        "that hour of that weekday."
+    )
+
+
+@operation(
+    bp,
+    "get",
+    "/analytics/volume",
+    operation_id="getAnalyticsVolume",
+    summary="Conversations, messages, left messages and calls by day and by weekday × hour",
+    description=(
+        "The shop's volume over a period of its local days (the last 30 by default). The "
+        "figures are rolled up from events within seconds; the same as the console's Volume "
+        "page and its CSV exports."
+    ),
+    query=ReportQuery,
+    answers={200: ("The volume.", Volume)},
+    refuses=REPORT_RULES,
+)
+@auth.rate_limited
+def get_volume():
+    volume = reports.volume(chosen_period(query(ReportQuery)))
+    return answer(
+        Volume(
+            period=Period(**{"from": volume.period.start, "to": volume.period.end}),
+            timezone=g.tenant.timezone,
+            total=VolumeCounts(**VolumeCounts.of(volume.total)),
+            days=[VolumeDay(date=day, **VolumeCounts.of(c)) for day, c in volume.days],
+            hours=[
+                VolumeHour(weekday=weekday + 1, hour=hour, **VolumeCounts.of(c))
+                for weekday, hours in enumerate(volume.heatmap)
+                for hour, c in enumerate(hours)
+            ],
         )
     )

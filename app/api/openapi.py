@@ -81,7 +81,7 @@ def operation(bp: Blueprint, method: str, rule: str, **spec):
 
 def operations() -> list[Operation]:
     """Every operation of /api/v1, in the order the views route them."""
-    from app.api import analytics, calls, robot, views  # noqa: F401  (their routes declare the operations)
+    from app.api import analytics, calls, robot, views  # noqa: F401  (their routes declare …)
 
     return OPERATIONS
 

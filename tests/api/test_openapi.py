@@ -78,6 +78,7 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
         ("POST", "/robot/answer", {"question": "Do you ship abroad?"}, {"question": 5}),
         ("DELETE", f"/robot/entries/{other_entry}", None, None),
         ("GET", "/analytics/funnel", None, None),
+        ("GET", "/analytics/volume", None, None),
     ]
     for method, path, good, bad in operations:
         assert api.open(method, path, json=good).status_code in (200, 201)
@@ -149,7 +150,7 @@ def test_every_error_code_the_document_names_is_worded():
         assert op.beyond_the_schema <= codes == op.unprocessable, op.operation_id
         assert codes <= MESSAGES.keys(), codes - MESSAGES.keys()
         described.add(op.operation_id)
-    assert len(described) == 17
+    assert len(described) == 18
 
 
 def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_tenants):
@@ -250,6 +251,16 @@ def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_
                 "from=2024-01-01&to=2026-12-01",
                 "by=city",
                 "model=linear",
+            )
+        ],
+        ("GET", "/analytics/volume"): [
+            (q, None)
+            for q in (
+                "x=1",
+                "to=2026-12-01&to=2026-12-02",
+                "from=2026-02-30",
+                "from=2026-12-02&to=2026-12-01",
+                "from=2025-01-01&to=2026-12-01",
             )
         ],
     }
