@@ -126,7 +126,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form
     limiter.exempt(billing_views.webhook)
     app.register_blueprint(billing_views.bp)
-    from app.chat import closing, notices  # noqa: F401  (their jobs join the clock)
+    from app.chat import closing, notices, retention  # noqa: F401  (their jobs join the clock)
     from billing import reminders  # noqa: F401  (its periodic job joins the clock)
     from billing.backoffice import views as backoffice
 

@@ -92,13 +92,24 @@ def order_seen(order) -> None:
 
 
 def visitor_known(visitor_id: int, customer_id: int) -> None:
-    """The visitor's visits are now the customer's: their orders may be explained by them."""
+    """The visitor's visits are now the customer's: their orders may be explained by them, and
+    those of a customer an agent had linked the visitor to before no longer are."""
+    before = db.scalars(
+        select(AnalyticsVisit.customer_id)
+        .where(
+            AnalyticsVisit.visitor_id == visitor_id,
+            AnalyticsVisit.customer_id.is_not(None),
+            AnalyticsVisit.customer_id != customer_id,
+        )
+        .distinct()
+    ).all()
     db.execute(
         update(AnalyticsVisit)
         .where(AnalyticsVisit.visitor_id == visitor_id)
         .values(customer_id=customer_id)
     )
-    _orders_changed(customer_id)
+    for customer in (customer_id, *before):
+        _orders_changed(customer)
 
 
 def customers_merged(kept_id: int, source_id: int) -> None:
