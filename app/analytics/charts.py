@@ -206,8 +206,9 @@ def hbars(bars: Sequence[tuple[str, float, str]], label: str) -> Markup:
         base = y + bar - 5  # the text's baseline, inside the bar's height
         length = max(bar_length(value), 2.0 if value else 0.0)
         after = label_width + length + 6
-        # _short measures 12-unit text: the room scaled to this chart's 14
-        cut = _short(name, (label_width - 12) * 12 / 14)
+        # _short measures 12-unit text: the room (less a margin, its widths are a guess)
+        # scaled to this chart's 14
+        cut = _short(name, (label_width - 24) * 12 / 14)
         parts.append(
             f"<g><title>{escape(name)}: {escape(shown)}</title>"
             f'<text x="{label_width - 8}" y="{base}" text-anchor="end">{escape(cut)}</text>'
