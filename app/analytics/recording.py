@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from app.analytics.attribution import first_touch
 from app.analytics.models import AnalyticsDirty, AnalyticsEvent, AnalyticsOrder, AnalyticsVisit
+from app.chat import service as chat
 from tenants.db import db, utcnow
 
 # An order (or a call) is explained by the customer's visits this long before it.
@@ -23,8 +24,14 @@ def mark(*moments: datetime) -> None:
 
 
 def start_visit(visitor) -> AnalyticsVisit:
-    """The visitor's new visit, landed on its current page from its visit's referrer."""
-    touch = first_touch(visitor.current_url, visitor.referrer)
+    """The visitor's new visit, landed on its current page from its visit's referrer (one
+    from the shop's own domains is no source; an app's browser may say where it was)."""
+    touch = first_touch(
+        visitor.current_url,
+        visitor.referrer,
+        own_domains=chat.settings().allowed_domains,
+        user_agent=visitor.user_agent,
+    )
     visit = AnalyticsVisit(
         visitor_id=visitor.id,
         customer_id=visitor.customer_id,
