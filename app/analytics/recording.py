@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.analytics.attribution import first_touch
 from app.analytics.models import AnalyticsDirty, AnalyticsEvent, AnalyticsOrder, AnalyticsVisit
@@ -99,13 +99,24 @@ def order_seen(order) -> None:
 
 
 def visitor_known(visitor_id: int, customer_id: int) -> None:
-    """The visitor's visits are now the customer's: their orders may be explained by them."""
+    """The visitor's visits are now the customer's: the orders they may explain (placed in the
+    window after one of them) are marked, not every order of a long-standing customer."""
     db.execute(
         update(AnalyticsVisit)
         .where(AnalyticsVisit.visitor_id == visitor_id)
         .values(customer_id=customer_id)
     )
-    _orders_changed(customer_id)
+    first, last = db.execute(
+        select(func.min(AnalyticsVisit.started_at), func.max(AnalyticsVisit.started_at)).where(
+            AnalyticsVisit.visitor_id == visitor_id
+        )
+    ).one()
+    if first is not None:
+        _orders_changed(
+            customer_id,
+            AnalyticsOrder.placed_at >= first,
+            AnalyticsOrder.placed_at <= last + ATTRIBUTION_WINDOW,
+        )
 
 
 def customers_merged(kept_id: int, source_id: int) -> None:
@@ -114,9 +125,11 @@ def customers_merged(kept_id: int, source_id: int) -> None:
     _orders_changed(kept_id)
 
 
-def _orders_changed(customer_id: int) -> None:
+def _orders_changed(customer_id: int, *within) -> None:
     mark(
         *db.scalars(
-            select(AnalyticsOrder.placed_at).where(AnalyticsOrder.customer_id == customer_id)
+            select(AnalyticsOrder.placed_at).where(
+                AnalyticsOrder.customer_id == customer_id, *within
+            )
         )
     )
