@@ -148,12 +148,9 @@ CLICK_IDS = {
 # ad platforms' own keyword parameters, read only on an ad's landing page: elsewhere ``kw``
 # may be the shop's own site search
 AD_KEYWORD_KEYS = ("keyword", "kw", "bd_kw", "_kw")
-MEDIUMS = {
-    **dict.fromkeys(
-        ("cpc", "ppc", "paid", "paidsearch", "paid_search", "sem", "cpm", "cpa", "cpv", "ocpc"),
-        "paid",
-    ),
-    **dict.fromkeys(("ad", "ads", "display", "banner", "retargeting", "paid_social"), "paid"),
+PAID_MEDIUMS = "cpc ppc paid paidsearch paid_search sem ocpc cpm cpa cpv ad ads display banner"
+MEDIUMS = {  # utm_medium, its separators as "_" -> the channel it says
+    **dict.fromkeys((*PAID_MEDIUMS.split(), "retargeting", "paid_social"), "paid"),
     **dict.fromkeys(("organic", "seo"), "search"),
     **dict.fromkeys(("social", "social_network", "social_media", "sns"), "social"),
     **dict.fromkeys(("email", "e_mail", "mail", "edm", "newsletter"), "email"),
@@ -205,15 +202,7 @@ def first_touch(url: str, referrer: str, *, own_domains=(), user_agent: str = ""
     medium = utm["medium"].lower()
     click = next(((k, v) for k in CLICK_IDS if (v := _first(landing, (k,)))), None)
     named = _source_name(utm["source"])
-
-    channel = (
-        "paid"
-        if click
-        else MEDIUMS.get(re.sub(r"[\s-]+", "_", medium))
-        or (KNOWN_SOURCES[named].channel if named in KNOWN_SOURCES else None)
-        or (site.channel if site else None)
-        or ("referral" if named or ref_host else "direct")
-    )
+    channel = _channel(click is not None, medium, named, site, ref_host)
     source = named or (CLICK_IDS[click[0]] if click else "") or (site.source if site else "")
     keyword = utm["term"]
     if not keyword and channel == "paid":
@@ -231,6 +220,18 @@ def first_touch(url: str, referrer: str, *, own_domains=(), user_agent: str = ""
         click_id=f"{click[0]}:{click[1]}"[:200] if click else "",
         landing_page=_text(unquote(page.path, errors="replace"))[:300] or "/",
         referrer_domain=_without_www(ref_host)[:253],
+    )
+
+
+def _channel(clicked: bool, medium: str, named: str, site: Site | None, ref_host: str) -> str:
+    """An ad click, else what the campaign's tags say, else the referring site."""
+    if clicked:
+        return "paid"
+    return (
+        MEDIUMS.get(re.sub(r"[\s-]+", "_", medium))
+        or (KNOWN_SOURCES[named].channel if named in KNOWN_SOURCES else None)
+        or (site.channel if site else None)
+        or ("referral" if named or ref_host else "direct")
     )
 
 
