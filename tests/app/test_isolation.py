@@ -249,10 +249,11 @@ def figures_of(app, client, viewer, api_token: str) -> dict[str, str]:
         with app.test_request_context():
             url = url_for(rule.endpoint, **{arg: ID_ARGUMENTS[arg](viewer) for arg in ids})
         today = rollups.local(utcnow(), viewer.tenant.timezone).date()
-        query = {"by": "keyword", "from": str(today - timedelta(days=1)), "to": str(today)}
-        response = client.get(
-            url, query_string=query, headers={"Authorization": f"Bearer {api_token}"}
-        )
+        period = {"from": str(today - timedelta(days=1)), "to": str(today)}
+        auth = {"Authorization": f"Bearer {api_token}"}
+        response = client.get(url, query_string={**period, "by": "keyword"}, headers=auth)
+        if response.status_code == 400:  # a report not cut by dimension (the API refuses "by")
+            response = client.get(url, query_string=period, headers=auth)
         assert response.status_code == 200, f"{rule.rule} -> {response.status_code}"
         answers[rule.rule] = response.get_data(True)
     return answers
