@@ -48,7 +48,7 @@ def volume_page():
         when = chosen_period()
     except ServiceError as error:
         when = reports.period(None, None, shop_today())
-        return _page(when, measure, message_for(error)), 400
+        return _page(when, measure, message_for(error)), 422
     return _page(when, measure)
 
 
@@ -78,7 +78,7 @@ def volume_csv():
     try:
         volume = reports.volume(chosen_period())
     except ServiceError as error:
-        return message_for(error), 400
+        return message_for(error), 422
     lines = [["date", *reports.VOLUME_COUNTS]]
     lines += [[day.isoformat(), *(c[k] for k in reports.VOLUME_COUNTS)] for day, c in volume.days]
     return csv_response(csv_text(lines), f"volume-{_span(volume.period)}.csv")
@@ -91,7 +91,7 @@ def volume_hours_csv():
     try:
         volume = reports.volume(chosen_period())
     except ServiceError as error:
-        return message_for(error), 400
+        return message_for(error), 422
     lines = [["weekday", "hour", *reports.VOLUME_COUNTS]]
     for weekday, hours in enumerate(volume.heatmap):
         for hour, c in enumerate(hours):

@@ -97,10 +97,10 @@ def test_a_bad_period_is_refused_with_a_message(client, shops):
     login(client, shops.a.owner)
     backwards = {"from": "2026-11-05", "to": "2026-11-01"}
     answer = client.get("/console/analytics/volume", query_string=backwards)
-    assert answer.status_code == 400
-    assert "Choose a start that comes before the end." in answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "The start must not be after the end." in answer.get_data(as_text=True)
     answer = client.get("/console/analytics/volume.csv", query_string={"to": "11/01"})
-    assert answer.status_code == 400 and "Enter a date like 2026-11-22." in answer.get_data(True)
+    assert answer.status_code == 422 and "Enter a date like 2026-11-22." in answer.get_data(True)
 
 
 def test_on_free_the_page_is_locked_and_the_figures_kept(client, shops):
