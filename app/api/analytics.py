@@ -356,9 +356,7 @@ def _figures(row: team.TeamRow) -> dict:
 )
 @auth.rate_limited
 def team_report():
-    params = query(ReportQuery)
-    today = local(utcnow(), g.tenant.timezone).date()
-    report = team.report(reports.period(params.from_, params.to, today))
+    report = team.report(chosen_period(query(ReportQuery)))
     robot = report.robot
     return answer(
         TeamReport(
