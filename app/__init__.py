@@ -84,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(views.bp)
 
+    from app.api import analytics as api_analytics
     from app.api import calls as api_calls
     from app.api import console as api_console
     from app.api import robot as api_robot
@@ -104,6 +105,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api_calls.bp)
     csrf.exempt(api_robot.bp)
     app.register_blueprint(api_robot.bp)
+    csrf.exempt(api_analytics.bp)
+    app.register_blueprint(api_analytics.bp)
     app.register_blueprint(api_console.bp)
     app.register_blueprint(crm_views.bp)
     app.register_blueprint(crm_panel.bp)
@@ -123,7 +126,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(billing_views.webhook)  # Stripe signs it; there is no form
     limiter.exempt(billing_views.webhook)
     app.register_blueprint(billing_views.bp)
-    from app.chat import closing, notices  # noqa: F401  (their jobs join the clock)
+    from app.chat import closing, notices, retention  # noqa: F401  (their jobs join the clock)
     from billing import reminders  # noqa: F401  (its periodic job joins the clock)
     from billing.backoffice import views as backoffice
 

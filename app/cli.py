@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app.analytics import demo as demo_traffic
 from app.calls import connections as call_connections
 from app.crm import demo as demo_customers
 from billing.backoffice import staff as staff_accounts
@@ -66,6 +67,7 @@ def demo() -> None:
     if exists is None:
         owner = signup("Demo Shop", DEMO_EMAIL, DEMO_PASSWORD, name="Demo Owner", locale="zh_CN")
         demo_customers.seed(owner)
+        demo_traffic.seed(owner)
     click.echo(f"Demo shop: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
 

@@ -294,6 +294,12 @@ MESSAGES = {
         "The suggest threshold must not be above the answer threshold."
     ),
     "robot_mode_invalid": lazy_gettext("Choose one of the modes listed."),
+    # analytics: a report's period, cut and attribution (app/analytics/reports.py)
+    "range_invalid": lazy_gettext("The start must not be after the end."),
+    "range_too_long": lazy_gettext("Choose a period of at most %(max)s days."),
+    "dimension_invalid": lazy_gettext("Choose channel, source, keyword, campaign or landing_page."),
+    "model_invalid": lazy_gettext("Choose first (first touch) or last (last touch)."),
+    "sort_invalid": lazy_gettext("Sort by one of the table's columns, up or down."),
 }
 
 

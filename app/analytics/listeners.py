@@ -7,7 +7,6 @@ from app.analytics import recording
 from app.calls import signals as calls
 from app.chat import signals as chat
 from app.crm import signals as crm
-from tenants.db import bind_tenant
 
 
 @chat.page_viewed.connect
@@ -25,19 +24,6 @@ def _on_conversation_opened(conversation, **_) -> None:
         recording.visit_of(conversation.visitor_id, at),
         conversation_id=conversation.id,
     )
-
-
-@chat.message_created.connect
-def _on_message_created(message, tenant_id: int, **_) -> None:
-    if message.sender in ("visitor", "agent", "robot"):
-        bind_tenant(tenant_id)
-        recording.event(
-            "message",
-            message.created_at,
-            kind=message.sender,
-            conversation_id=message.conversation_id,
-            agent_id=message.agent_id,
-        )
 
 
 @chat.left_message_created.connect

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.analytics.attribution import first_touch
 from app.analytics.models import AnalyticsDirty, AnalyticsEvent, AnalyticsOrder, AnalyticsVisit
+from app.chat import service as chat
 from tenants.db import db, utcnow
 
 # An order (or a call) is explained by the customer's visits this long before it.
@@ -23,8 +24,14 @@ def mark(*moments: datetime) -> None:
 
 
 def start_visit(visitor) -> AnalyticsVisit:
-    """The visitor's new visit, landed on its current page from its visit's referrer."""
-    touch = first_touch(visitor.current_url, visitor.referrer)
+    """The visitor's new visit, landed on its current page from its visit's referrer (one
+    from the shop's own domains is no source; an app's browser may say where it was)."""
+    touch = first_touch(
+        visitor.current_url,
+        visitor.referrer,
+        own_domains=chat.settings().allowed_domains,
+        user_agent=visitor.user_agent,
+    )
     visit = AnalyticsVisit(
         visitor_id=visitor.id,
         customer_id=visitor.customer_id,
@@ -92,13 +99,35 @@ def order_seen(order) -> None:
 
 
 def visitor_known(visitor_id: int, customer_id: int) -> None:
-    """The visitor's visits are now the customer's: their orders may be explained by them."""
+    """The visitor's visits are now the customer's: the orders they may explain (placed in the
+    window after one of them) are marked, not every order of a long-standing customer — and
+    so are those of a customer an agent had linked the visitor to before."""
+    before = db.scalars(
+        select(AnalyticsVisit.customer_id)
+        .where(
+            AnalyticsVisit.visitor_id == visitor_id,
+            AnalyticsVisit.customer_id.is_not(None),
+            AnalyticsVisit.customer_id != customer_id,
+        )
+        .distinct()
+    ).all()
     db.execute(
         update(AnalyticsVisit)
         .where(AnalyticsVisit.visitor_id == visitor_id)
         .values(customer_id=customer_id)
     )
-    _orders_changed(customer_id)
+    first, last = db.execute(
+        select(func.min(AnalyticsVisit.started_at), func.max(AnalyticsVisit.started_at)).where(
+            AnalyticsVisit.visitor_id == visitor_id
+        )
+    ).one()
+    if first is not None:
+        for customer in (customer_id, *before):
+            _orders_changed(
+                customer,
+                AnalyticsOrder.placed_at >= first,
+                AnalyticsOrder.placed_at <= last + ATTRIBUTION_WINDOW,
+            )
 
 
 def customers_merged(kept_id: int, source_id: int) -> None:
@@ -107,9 +136,11 @@ def customers_merged(kept_id: int, source_id: int) -> None:
     _orders_changed(kept_id)
 
 
-def _orders_changed(customer_id: int) -> None:
+def _orders_changed(customer_id: int, *within) -> None:
     mark(
         *db.scalars(
-            select(AnalyticsOrder.placed_at).where(AnalyticsOrder.customer_id == customer_id)
+            select(AnalyticsOrder.placed_at).where(
+                AnalyticsOrder.customer_id == customer_id, *within
+            )
         )
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
@@ -14,6 +15,9 @@ from tenants.db import db
 from tenants.errors import ServiceError
 
 MAX_DAYS = 366
+# No shop's data is older; and a period and the one before it stay within the calendar
+# (year 1 has no previous period).
+EARLIEST = date(2000, 1, 1)
 VOLUME_COUNTS = ("conversations", "messages", "left_messages", "calls")
 
 
@@ -37,14 +41,18 @@ def period(start: str | None, end: str | None, today: date) -> Period:
         last = date.fromisoformat(end) if end else today
     except ValueError:
         raise ServiceError("date_invalid", field="to") from None
+    if last < EARLIEST:
+        raise ServiceError("date_invalid", field="to")
     try:
         first = date.fromisoformat(start) if start else last - timedelta(days=29)
     except ValueError:
         raise ServiceError("date_invalid", field="from") from None
+    if first < EARLIEST:
+        raise ServiceError("date_invalid", field="from")
     if first > last:
         raise ServiceError("range_invalid", field="from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise ServiceError("range_too_long", field="from")
+        raise ServiceError("range_too_long", field="from", max=MAX_DAYS)
     return Period(first, last)
 
 
@@ -78,11 +86,13 @@ class FunnelRow:
     def order_rate(self) -> float | None:
         return self.orders / self.visits if self.visits else None
 
-    def revenue_per_visit(self) -> dict[str, float]:
-        """Minor units per visit, per currency (none without visits)."""
+    def revenue_per_visit(self, currency: str) -> int | None:
+        """Revenue per visit in ``currency``'s minor units, rounded half up; none without
+        visits. The page, the CSV and the API show this one figure."""
         if not self.visits:
-            return {}
-        return {c: amount / self.visits for c, amount in self.revenue.items()}
+            return None
+        exact = Decimal(self.revenue.get(currency, 0)) / self.visits
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     def add(self, other: FunnelRow) -> None:
         self.visits += other.visits

@@ -4,7 +4,7 @@ the period, dimension and attribution read from the query string here."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import request
 from flask_login import current_user, login_required
 
 from app.analytics import reports
@@ -28,11 +28,3 @@ def shop_today():
 def chosen_period() -> reports.Period:
     """The ``from`` and ``to`` of the query string (the last 30 days by default)."""
     return reports.period(request.args.get("from"), request.args.get("to"), shop_today())
-
-
-@bp.get("", endpoint="index")
-def funnel_page():
-    when = chosen_period()
-    by = reports.dimension(request.args.get("by"))
-    attribution = reports.model(request.args.get("model"))
-    return render_template("analytics/funnel.html", funnel=reports.funnel(when, by, attribution))

@@ -81,7 +81,7 @@ def operation(bp: Blueprint, method: str, rule: str, **spec):
 
 def operations() -> list[Operation]:
     """Every operation of /api/v1, in the order the views route them."""
-    from app.api import calls, robot, views  # noqa: F401  (their routes declare the operations)
+    from app.api import analytics, calls, robot, views  # noqa: F401  (their routes declare …)
 
     return OPERATIONS
 
@@ -181,7 +181,7 @@ RESPONSES = {
     "FeatureLocked": _json(
         "The shop's plan does not include the operation's module (`feature`: `crm` for "
         "customers and orders, `calls` for calls, `robot` for the knowledge base and the ask "
-        "API).",
+        "API, `analytics` for the reports).",
         _ref("schemas", "FeatureLocked"),
     ),
     "Forbidden": _error("The shop is suspended.", _status_codes(403)),
@@ -300,8 +300,8 @@ def document() -> dict:
             "version": "1.0.0",
             "description": (
                 "The shop's server pushes orders and keeps customers in step with Huike's CRM, "
-                "reads the shop's call log, and keeps the robot's knowledge base and asks it "
-                "questions. "
+                "reads the shop's call log, keeps the robot's knowledge base and asks it "
+                "questions, and reads the analytics reports. "
                 "Authenticate with an API key from the console's API keys page "
                 "(/console/settings/api-keys): `Authorization: Bearer hk_live_…`. Every error "
                 "has the shape of `Error` (402: `FeatureLocked`). Each key may make "

@@ -311,11 +311,11 @@ class Error(BaseModel):
 
 class FeatureLocked(Answer):
     """The shop's plan lacks the module of the operation, which `feature` names: `crm` for
-    customers and orders, `calls` for calls, `robot` for the knowledge base and the ask API
-    (the same answer as the console's)."""
+    customers and orders, `calls` for calls, `robot` for the knowledge base and the ask API,
+    `analytics` for the reports (the same answer as the console's)."""
 
     error: Literal["feature_locked"]
-    feature: Literal["crm", "calls", "robot"]
+    feature: Literal["crm", "calls", "robot", "analytics"]
     upgrade_url: str = Field(json_schema_extra={"format": "uri"})
 
 

@@ -92,6 +92,7 @@ def hand_over(conversation: Conversation) -> None:
     if conversation.status != HELD:
         return
     assign(conversation)
+    signals.conversation_handed_over.send(conversation)
     summary = conversation_json(conversation, agent_names())
     emit_after_commit("conversation", summary, agents_room(conversation.tenant_id), AGENT)
     emit_after_commit(

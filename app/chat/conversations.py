@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app.chat import signals
 from app.chat.models import Conversation, Group, Message, Visitor
@@ -97,7 +97,31 @@ def rate(visitor: Visitor, conversation_id, score, comment: str = "") -> Convers
         raise ServiceError("bad_score", field="score")
     conversation.rating = score
     conversation.rating_comment = clip(comment if isinstance(comment, str) else "", 1000)
+    signals.conversation_rated.send(conversation)
     return conversation
+
+
+def unanswered_since(conversation_id: int, before_seq: int) -> datetime | None:
+    """When the visitor's oldest message still unanswered before message ``before_seq`` was
+    written: the first of theirs after the last answer (an agent's or the robot's). None when
+    the visitor was waiting for nothing. For response times; one query on the seq index."""
+    last_answer = (
+        select(func.coalesce(func.max(Message.seq), 0))
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.seq < before_seq,
+            Message.sender.in_(("agent", "robot")),
+        )
+        .scalar_subquery()
+    )
+    return db.scalar(
+        select(func.min(Message.created_at)).where(
+            Message.conversation_id == conversation_id,
+            Message.seq < before_seq,
+            Message.seq > last_answer,
+            Message.sender == "visitor",
+        )
+    )
 
 
 def agent_conversations(member: Membership) -> list[Conversation]:

@@ -24,6 +24,7 @@ from app.chat.conversations import (
     past_conversations,
     rate,
     search_conversations,
+    unanswered_since,
     waiting_chats,
 )
 from app.chat.inbox import check_left_message, leave_message
@@ -107,6 +108,7 @@ __all__ = [
     "tenant_for_site_key",
     "touch",
     "transfer",
+    "unanswered_since",
     "visitor_by_key",
     "visitor_message",
     "visitor_token",

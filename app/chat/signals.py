@@ -19,5 +19,10 @@ message_created = domain_event("message_created")
 conversation_assigned = domain_event("conversation_assigned")
 # A conversation ended (sender: the Conversation).
 conversation_closed = domain_event("conversation_closed")
+# The visitor rated the conversation, or changed their rating (sender: the Conversation).
+conversation_rated = domain_event("conversation_rated")
+# An automated responder (the robot) gave its held conversation to people (sender: the
+# Conversation).
+conversation_handed_over = domain_event("conversation_handed_over")
 # A visitor left a message while nobody answered (sender: the LeftMessage; ``visitor``).
 left_message_created = domain_event("left_message_created")

@@ -77,6 +77,9 @@ def test_every_documented_answer_is_given_by_the_real_api(app, api, two_tenants,
         ("PATCH", f"/robot/entries/{a.robot_entry.id}", {"category": "c"}, {"answer": " "}),
         ("POST", "/robot/answer", {"question": "Do you ship abroad?"}, {"question": 5}),
         ("DELETE", f"/robot/entries/{other_entry}", None, None),
+        ("GET", "/analytics/funnel", None, None),
+        ("GET", "/analytics/volume", None, None),
+        ("GET", "/analytics/team", None, None),
     ]
     for method, path, good, bad in operations:
         assert api.open(method, path, json=good).status_code in (200, 201)
@@ -148,7 +151,7 @@ def test_every_error_code_the_document_names_is_worded():
         assert op.beyond_the_schema <= codes == op.unprocessable, op.operation_id
         assert codes <= MESSAGES.keys(), codes - MESSAGES.keys()
         described.add(op.operation_id)
-    assert len(described) == 16
+    assert len(described) == 19
 
 
 def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_tenants):
@@ -239,6 +242,38 @@ def test_every_422_code_the_document_names_is_answered_by_the_real_api(api, two_
             )
         ],
         ("GET", f"/calls/{a.call.id}"): [("x=1", None)],
+        ("GET", "/analytics/funnel"): [
+            (q, None)
+            for q in (
+                "x=1",
+                "by=channel&by=keyword",
+                "from=2026-02-30",
+                "from=2026-12-05&to=2026-12-01",
+                "from=2024-01-01&to=2026-12-01",
+                "by=city",
+                "model=linear",
+            )
+        ],
+        ("GET", "/analytics/volume"): [
+            (q, None)
+            for q in (
+                "x=1",
+                "to=2026-12-01&to=2026-12-02",
+                "from=2026-02-30",
+                "from=2026-12-02&to=2026-12-01",
+                "from=2025-01-01&to=2026-12-01",
+            )
+        ],
+        ("GET", "/analytics/team"): [
+            (q, None)
+            for q in (
+                "x=1",
+                "from=2026-12-01&from=2026-12-02",
+                "from=2026-02-30",
+                "from=2026-12-02&to=2026-12-01",
+                "from=2025-01-01&to=2026-12-01",
+            )
+        ],
     }
     documented = {(op.path, op.method): op.unprocessable for op in operations()}
     for (method, path), cases in requests.items():

@@ -1,10 +1,20 @@
 """Tenant isolation through every route: a foreign id answers 404, exactly like a missing one."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.analytics import rollups
+from app.analytics.models import (
+    AnalyticsEvent,
+    AnalyticsOrder,
+    AnalyticsVisit,
+    OrdersDaily,
+    TrafficDaily,
+    VolumeHourly,
+)
 from app.api.models import ApiKey
 from app.calls.models import AgentLine, Call, CallConnection, CallNumber, FollowUpRule, Task
 from app.calls.recordings import recording_path
@@ -34,6 +44,7 @@ from tenants.db import bind_tenant, db, utcnow
 from tenants.models import Invitation, Membership
 
 from ..conftest import login
+from ..crm.test_recognition import hello
 
 # How to find tenant A's object for each id argument a route may take. A new route with an
 # id must add its argument here, or the walk below fails: no route escapes the check.
@@ -138,6 +149,12 @@ def state_of(shop):
             RobotQuestion,
             RobotSettings,
             RobotImport,
+            AnalyticsVisit,
+            AnalyticsEvent,
+            AnalyticsOrder,
+            TrafficDaily,
+            OrdersDaily,
+            VolumeHourly,
         )
     }
     bind_tenant(None)
@@ -207,3 +224,55 @@ def test_missing_id_answers_the_same_404(client, two_tenants):
         return text.replace(f"/{ident}/", "/ID/")
 
     assert page(missing, 999999) == page(foreign, foreign_id)
+
+
+# --- the figures: analytics' pages, exports and API ------------------------------------------
+
+A_ONLY = "a-only-8341"  # what shop A's traffic is tagged with, and nothing of B's
+
+
+def analytics_routes(app):
+    """Every GET route of analytics' console pages, exports and API, from the url_map."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("analytics", "api_analytics") and "GET" in rule.methods:
+            yield rule
+
+
+def figures_of(app, client, viewer, api_token: str) -> dict[str, str]:
+    """Each analytics route's answer to ``viewer``, cut by keyword over the last two days; an
+    id in a route is the viewer's own object."""
+    from flask import url_for
+
+    answers = {}
+    for rule in analytics_routes(app):
+        ids = set(rule.arguments) - SECRET_ARGUMENTS
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **{arg: ID_ARGUMENTS[arg](viewer) for arg in ids})
+        today = rollups.local(utcnow(), viewer.tenant.timezone).date()
+        period = {"from": str(today - timedelta(days=1)), "to": str(today)}
+        auth = {"Authorization": f"Bearer {api_token}"}
+        response = client.get(url, query_string={**period, "by": "keyword"}, headers=auth)
+        if response.status_code == 422:  # a report not cut by dimension: the API refuses "by"
+            response = client.get(url, query_string=period, headers=auth)
+        assert response.status_code == 200, f"{rule.rule} -> {response.status_code}"
+        answers[rule.rule] = response.get_data(True)
+    return answers
+
+
+def test_no_analytics_route_shows_another_shops_figures(app, client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    campaign = f"?utm_source=baidu&utm_medium=cpc&utm_term={A_ONLY}&utm_campaign={A_ONLY}"
+    hello(client, a, url=f"https://tea-shop.example/{A_ONLY}{campaign}")
+    hello(client, b, url="https://b-shop.example/?utm_source=weibo")
+    for shop in (a, b):
+        bind_tenant(shop.tenant.id)
+        rollups.roll()
+        db.commit()
+    bind_tenant(None)
+    login(client, a.owner)
+    own = figures_of(app, client, a, a.api_token)
+    assert A_ONLY in own["/console/analytics"]  # the control: A's own funnel shows it
+    login(client, b.owner)
+    seen_by_b = figures_of(app, client, b, b.api_token)
+    assert seen_by_b.keys() == own.keys()
+    assert [rule for rule, page in seen_by_b.items() if A_ONLY in page] == []

@@ -1,0 +1,83 @@
+"""The Team page (/console/analytics/team): how each agent and the shop answered over the
+chosen period, with its charts and the table's CSV."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import format_decimal, format_percent, ngettext
+from flask_babel import gettext as _
+
+from app.analytics import charts, team
+from app.analytics.views import bp, chosen_period
+from app.crm.spreadsheet import csv_response, csv_text
+from app.messages import message_for
+from tenants.errors import ServiceError
+
+
+def duration(seconds: float | None) -> str:
+    """A time as people read it: "45 s", "1 min 20 s", "2 h 5 min"; a dash for none."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)d h %(m)d min", h=hours, m=minutes)
+    if minutes:
+        return _("%(m)d min %(s)d s", m=minutes, s=secs) if secs else _("%(m)d min", m=minutes)
+    return _("%(s)d s", s=secs)
+
+
+def _charts(report: team.TeamReport) -> dict:
+    found = {}
+    timed = [r for r in report.rows if r.first_response.count]
+    if timed:
+        found["first_response"] = charts.hbars(
+            [(r.name, r.first_response.median, duration(r.first_response.median)) for r in timed],
+            _("First response time (median) per agent"),
+        )
+    ratings = report.total.ratings
+    if report.total.rating_count:
+        found["ratings"] = charts.hbars(
+            [
+                (
+                    ngettext("%(num)d star", "%(num)d stars", s),
+                    ratings.get(s, 0),
+                    str(ratings.get(s, 0)),
+                )
+                for s in (5, 4, 3, 2, 1)
+            ],
+            _("Ratings"),
+        )
+    return found
+
+
+@bp.get("/team", endpoint="team")
+def team_page():
+    try:
+        report = team.report(chosen_period())
+    except ServiceError as error:  # a hand-typed date: say so, beside the picker
+        return render_template(
+            "analytics/team.html", report=None, error=message_for(error), args=request.args
+        ), 422
+    return render_template(
+        "analytics/team.html",
+        report=report,
+        charts=_charts(report),
+        duration=duration,
+        decimal=format_decimal,
+        percent=format_percent,
+        args=request.args,
+    )
+
+
+@bp.get("/team.csv", endpoint="team_csv")
+def team_csv():
+    report = team.report(chosen_period())
+    header = ["scope", "agent_id", "agent", *team.COLUMNS]
+    lines = [["agent", row.agent_id, row.name, *team.figures(row).values()] for row in report.rows]
+    lines.append(["shop", "", "", *team.figures(report.total).values()])
+    when = report.period
+    return csv_response(
+        csv_text([header, *lines], bom=True), f"team-{when.start:%Y%m%d}-{when.end:%Y%m%d}.csv"
+    )
