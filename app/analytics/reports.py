@@ -114,8 +114,7 @@ class Funnel:
 
 
 def funnel(when: Period, by: str, attribution: str) -> Funnel:
-    rows = _funnel_rows(when, by, attribution)
-    before = _funnel_rows(when.previous(), by, attribution)
+    rows, before = _funnel_rows(when, by, attribution)
     return Funnel(
         period=when,
         by=by,
@@ -134,24 +133,35 @@ def _sum(rows) -> FunnelRow:
     return total
 
 
-def _funnel_rows(when: Period, by: str, attribution: str) -> dict[str, FunnelRow]:
-    rows: dict[str, FunnelRow] = {}
+def _funnel_rows(
+    when: Period, by: str, attribution: str
+) -> tuple[dict[str, FunnelRow], dict[str, FunnelRow]]:
+    """The rows of the period and of the one before it, each table read once over both (one
+    range of its key), the sums split by which period a day is in."""
+    earlier = when.previous()
+    periods: dict[bool, dict[str, FunnelRow]] = {True: {}, False: {}}
 
-    def row(value: str) -> FunnelRow:
-        return rows.setdefault(value, FunnelRow(value))
+    def row(current: bool, value: str) -> FunnelRow:
+        return periods[current].setdefault(value, FunnelRow(value))
 
+    current = TrafficDaily.day >= when.start
     traffic = (
         select(
-            TrafficDaily.value, func.sum(TrafficDaily.visits), func.sum(TrafficDaily.consultations)
+            current,
+            TrafficDaily.value,
+            func.sum(TrafficDaily.visits),
+            func.sum(TrafficDaily.consultations),
         )
-        .where(TrafficDaily.dimension == by, TrafficDaily.day.between(when.start, when.end))
-        .group_by(TrafficDaily.value)
+        .where(TrafficDaily.dimension == by, TrafficDaily.day.between(earlier.start, when.end))
+        .group_by(current, TrafficDaily.value)
     )
-    for value, visits, consultations in db.execute(traffic):
-        found = row(value)
+    for now, value, visits, consultations in db.execute(traffic):
+        found = row(bool(now), value)
         found.visits, found.consultations = int(visits), int(consultations)
+    current = OrdersDaily.day >= when.start
     orders = (
         select(
+            current,
             OrdersDaily.value,
             OrdersDaily.currency,
             func.sum(OrdersDaily.orders),
@@ -160,15 +170,15 @@ def _funnel_rows(when: Period, by: str, attribution: str) -> dict[str, FunnelRow
         .where(
             OrdersDaily.model == attribution,
             OrdersDaily.dimension == by,
-            OrdersDaily.day.between(when.start, when.end),
+            OrdersDaily.day.between(earlier.start, when.end),
         )
-        .group_by(OrdersDaily.value, OrdersDaily.currency)
+        .group_by(current, OrdersDaily.value, OrdersDaily.currency)
     )
-    for value, currency, count, revenue in db.execute(orders):
-        found = row(value)
+    for now, value, currency, count, revenue in db.execute(orders):
+        found = row(bool(now), value)
         found.orders += int(count)
         found.revenue[currency] = int(revenue)
-    return rows
+    return periods[True], periods[False]
 
 
 @dataclass
