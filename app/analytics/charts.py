@@ -35,12 +35,13 @@ def _short(text: str, room: float) -> str:
 def funnel_bars(rows: Sequence[tuple[str, int, int, int]]) -> Markup:
     """Grouped horizontal bars, one group per row (label, visits, consultations, orders)."""
     names = (_("Visits"), _("Consultations"), _("Orders"))
-    # 360 wide: on a 390 px phone the text stays near its size, on a desktop the CSS caps it
-    width, label_width, value_width = 360, 112, 30
+    # 360 wide: on a 390 px phone the text stays near its size, on a desktop the CSS caps it;
+    # the labels' room holds most channel names whole (the cut ones are whole in <title>)
+    width, label_width = 360, 130
     bar, gap, group_gap, legend = 7, 3, 10, 26
-    bar_length = scale(
-        max((max(r[1:]) for r in rows), default=0), width - label_width - value_width
-    )
+    largest = max((max(r[1:]) for r in rows), default=0)
+    value_width = _text_width(str(largest), 10) + 8  # the longest bar's number stays in view
+    bar_length = scale(largest, width - label_width - value_width)
     group = 3 * bar + 2 * gap
     height = legend + len(rows) * (group + group_gap)
     parts = [_legend(names)]
@@ -163,10 +164,13 @@ def heatmap(
     return _svg(width, height, label, body, "heatmap vertical" if vertical else "heatmap")
 
 
-def bars(points: Sequence[tuple[str, int]], label: str, title: str, height: int = 180) -> Markup:
+def bars(
+    points: Sequence[tuple[str, int]], label: str, title: str, width: int = 720, height: int = 180
+) -> Markup:
     """One bar per point (label, value), a labelled axis top, the first, middle and last
-    labels under the bars; ``title``: a format string of ``label`` and ``value``."""
-    width, left, bottom, top_pad = 720, 48, 24, 20
+    labels under the bars; ``title``: a format string of ``label`` and ``value``. A phone
+    gets its own drawing (``width`` 360): the wide one shrunk to it is too flat to read."""
+    left, bottom, top_pad = 48, 24, 20
     top = nice_max(max((v for _, v in points), default=0))
     plot = height - bottom - top_pad
     slot = (width - left) / max(len(points), 1)
@@ -194,9 +198,11 @@ def bars(points: Sequence[tuple[str, int]], label: str, title: str, height: int 
 def hbars(bars: Sequence[tuple[str, float, str]], label: str) -> Markup:
     """Horizontal bars on one scale from zero, one per (label, value, the value as shown): the
     team's first response per agent, the ratings' distribution."""
-    # 420 wide with 14-unit text: on a 390 px phone it reads at about 11 px
-    width, label_width, value_width = 420, 120, 70
+    # 360 wide with 13-unit text, as the funnel's: on a 390 px phone it reads at about 12 px
+    width, label_width = 360, 110
     row, bar = 30, 20
+    # room after the bars for the widest value ("11 min 40 s"), so the longest bar's is whole
+    value_width = max((_text_width(shown, 13) for _, _, shown in bars), default=0) + 12
     bar_length = scale(
         max((value for _, value, _ in bars), default=0), width - label_width - value_width
     )
@@ -207,8 +213,8 @@ def hbars(bars: Sequence[tuple[str, float, str]], label: str) -> Markup:
         length = max(bar_length(value), 2.0 if value else 0.0)
         after = label_width + length + 6
         # _short measures 12-unit text: the room (less a margin, its widths are a guess)
-        # scaled to this chart's 14
-        cut = _short(name, (label_width - 24) * 12 / 14)
+        # scaled to this chart's 13
+        cut = _short(name, (label_width - 24) * 12 / 13)
         parts.append(
             f"<g><title>{escape(name)}: {escape(shown)}</title>"
             f'<text x="{label_width - 8}" y="{base}" text-anchor="end">{escape(cut)}</text>'

@@ -5,22 +5,19 @@ period of the same length. The numbers are reports.funnel's; this file words, so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from app.analytics import charts, reports
 from app.analytics.models import NOT_PROVIDED, UNATTRIBUTED
-from app.analytics.views import bp, shop_today
+from app.analytics.views import bp, period_picker, shop_today, span_text
 from app.api.schemas import money
 from app.crm.spreadsheet import csv_response, csv_text
-from app.crm.views import error_text
 from tenants.errors import ServiceError
 
 SHOWN_ROWS = 200  # a shop with thousands of keywords: the CSV has them all
 CHART_ROWS = 10
-QUICK_DAYS = (7, 30, 90)
 # What a column sorts by; revenue by the period's main currency first (reports never add
 # currencies), then the others.
 SORTS = (
@@ -161,15 +158,12 @@ def changes(row: reports.FunnelRow, before: reports.FunnelRow | None) -> Changes
     )
 
 
-def _form_context(choice: Choice) -> dict:
-    today = shop_today()
-    quick = [
-        (days, choice.params(**{"from": str(today - timedelta(days=days - 1)), "to": str(today)}))
-        for days in QUICK_DAYS
-    ]
+def _form_context(
+    choice: Choice, funnel: reports.Funnel | None, error: ServiceError | None = None
+) -> dict:
     return {
         "choice": choice,
-        "quick": quick,
+        "picker": period_picker("analytics.index", funnel.period if funnel else None, error),
         "dimensions": DIMENSION_NAMES,
         "models": MODEL_NAMES,
         "value_name": value_name,
@@ -178,10 +172,7 @@ def _form_context(choice: Choice) -> dict:
 
 def _refused(choice: Choice, error: ServiceError):
     """The page again with the error beside its field, and nothing computed."""
-    context = _form_context(choice)
-    return render_template(
-        "analytics/funnel.html", **context, error=error, error_message=error_text(error)
-    ), 422
+    return render_template("analytics/funnel.html", **_form_context(choice, None, error)), 422
 
 
 @bp.get("", endpoint="index")
@@ -199,17 +190,20 @@ def funnel_page():
             for r in top[:CHART_ROWS]
         ]
     )
+    csv_url = url_for(".funnel_csv", **choice.params(sort="", dir=""))
     return render_template(
         "analytics/funnel.html",
-        **_form_context(choice),
+        **_form_context(choice, funnel),
+        exports=[(_l("Export CSV"), csv_url)],
         funnel=funnel,
+        previous_span=span_text(funnel.period.previous()),
         rows=rows[:SHOWN_ROWS],
         hidden=max(0, len(rows) - SHOWN_ROWS),
         currencies=currencies_of(funnel),
         changes=changes,
         chart=chart,
         sort_link=lambda column: url_for(".index", **_sort_params(choice, column)),
-        csv_url=url_for(".funnel_csv", **choice.params(sort="", dir="")),
+        csv_url=csv_url,
     )
 
 

@@ -3,14 +3,13 @@ chosen period, with its charts and the table's CSV."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, url_for
 from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from app.analytics import charts, team
-from app.analytics.views import bp, chosen_period
+from app.analytics.views import bp, chosen_period, period_args, period_picker
 from app.crm.spreadsheet import csv_response, csv_text
-from app.messages import message_for
 from tenants.errors import ServiceError
 
 
@@ -56,24 +55,32 @@ def _charts(report: team.TeamReport) -> dict:
 def team_page():
     try:
         report = team.report(chosen_period())
-    except ServiceError as error:  # a hand-typed date: say so, beside the picker
-        return render_template(
-            "analytics/team.html", report=None, error=message_for(error), args=request.args
-        ), 422
+    except ServiceError as error:
+        return _refused(error)
     return render_template(
         "analytics/team.html",
+        picker=period_picker("analytics.team", report.period),
+        exports=[(_("Export CSV"), url_for("analytics.team_csv", **period_args(report.period)))],
         report=report,
         charts=_charts(report),
         duration=duration,
         decimal=format_decimal,
         percent=format_percent,
-        args=request.args,
     )
+
+
+def _refused(error: ServiceError):
+    """A hand-typed date: the page again with the error beside its field, nothing computed."""
+    picker = period_picker("analytics.team", None, error)
+    return render_template("analytics/team.html", picker=picker), 422
 
 
 @bp.get("/team.csv", endpoint="team_csv")
 def team_csv():
-    report = team.report(chosen_period())
+    try:
+        report = team.report(chosen_period())
+    except ServiceError as error:
+        return _refused(error)
     header = ["scope", "agent_id", "agent", *team.COLUMNS]
     lines = [["agent", row.agent_id, row.name, *team.figures(row).values()] for row in report.rows]
     lines.append(["shop", "", "", *team.figures(report.total).values()])

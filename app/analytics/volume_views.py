@@ -5,13 +5,12 @@ and its two CSV exports."""
 from __future__ import annotations
 
 from babel.dates import format_skeleton, get_day_names
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext
 
 from app.analytics import charts, reports
-from app.analytics.views import bp, chosen_period, shop_today
+from app.analytics.views import bp, chosen_period, period_args, period_picker
 from app.crm.spreadsheet import csv_response, csv_text
-from app.messages import message_for
 from tenants.errors import ServiceError
 
 MEASURES = {
@@ -43,32 +42,46 @@ def chosen_measure() -> str:
 
 @bp.get("/volume", endpoint="volume")
 def volume_page():
-    measure = chosen_measure()
     try:
         when = chosen_period()
     except ServiceError as error:
-        when = reports.period(None, None, shop_today())
-        return _page(when, measure, message_for(error)), 422
-    return _page(when, measure)
+        return _refused(error)
+    return _page(when, chosen_measure())
 
 
-def _page(when: reports.Period, measure: str, error: str | None = None) -> str:
+def _refused(error: ServiceError):
+    """A hand-typed date: the page again with the error beside its field, nothing computed."""
+    picker = period_picker("analytics.volume", None, error)
+    return render_template(
+        "analytics/volume.html", picker=picker, measure=chosen_measure(), measures=MEASURES
+    ), 422
+
+
+def _page(when: reports.Period, measure: str) -> str:
     volume = reports.volume(when)
     name = str(MEASURES[measure])
     grid = [[cell[measure] for cell in day] for day in volume.heatmap]
     rows, label = weekday_names(), f"{name}: {lazy_gettext('by hour and weekday')}"
     cell = "{row} {column}:00 — {value}"
     days = [(day.isoformat(), counts[measure]) for day, counts in volume.days]
+    by_day = f"{name}: {lazy_gettext('by day')}"
+    dates = period_args(when)
+    exports = [
+        (lazy_gettext("Export CSV by day"), url_for("analytics.volume_csv", **dates)),
+        (lazy_gettext("Export CSV by hour"), url_for("analytics.volume_hours_csv", **dates)),
+    ]
     return render_template(
         "analytics/volume.html",
+        picker=period_picker("analytics.volume", when),
+        exports=exports,
         volume=volume,
         measure=measure,
         measures=MEASURES,
-        error=error,
         heatmap=charts.heatmap(grid, rows, HOURS, label, cell),
         heatmap_phone=charts.heatmap(grid, rows, HOURS, label, cell, vertical=True),
         day_label=day_label,
-        by_day=charts.bars(days, f"{name}: {lazy_gettext('by day')}", "{label}: {value}"),
+        by_day=charts.bars(days, by_day, "{label}: {value}"),
+        by_day_phone=charts.bars(days, by_day, "{label}: {value}", width=360, height=200),
     )
 
 
@@ -78,7 +91,7 @@ def volume_csv():
     try:
         volume = reports.volume(chosen_period())
     except ServiceError as error:
-        return message_for(error), 422
+        return _refused(error)
     lines = [["date", *reports.VOLUME_COUNTS]]
     lines += [[day.isoformat(), *(c[k] for k in reports.VOLUME_COUNTS)] for day, c in volume.days]
     return csv_response(csv_text(lines), f"volume-{_span(volume.period)}.csv")
@@ -91,7 +104,7 @@ def volume_hours_csv():
     try:
         volume = reports.volume(chosen_period())
     except ServiceError as error:
-        return message_for(error), 422
+        return _refused(error)
     lines = [["weekday", "hour", *reports.VOLUME_COUNTS]]
     for weekday, hours in enumerate(volume.heatmap):
         for hour, c in enumerate(hours):
