@@ -92,7 +92,10 @@ def test_the_clock_closes_an_idle_chat_and_the_next_visitor_is_assigned(
     expect(row).to_contain_text("龙井还有货吗")
     row.click()
     panel = agent.locator("#visitor-panel")
-    panel.locator('input[name="phone"]').fill("13800138000")  # the customer they say they are
+    expect(panel.get_by_role("heading", name="Past conversations")).to_be_visible()
+    phone = panel.locator('input[name="phone"]')
+    phone.fill("13800138000")  # the customer they say they are
+    expect(phone).to_have_value("13800138000")  # typed into the panel that stays
     panel.get_by_role("button", name="Link to a customer").click()
     chat_link = panel.locator("a[data-conversation-id]").first
     expect(chat_link.locator(".tag.open")).to_have_text("Open", timeout=15_000)  # in progress
