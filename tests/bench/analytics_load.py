@@ -793,10 +793,6 @@ def run(args: argparse.Namespace) -> dict:
 # --- the report ---------------------------------------------------------------------------------
 
 
-def _ok(value, goal) -> str:
-    return "✅" if value is not None and value <= goal else "❌"
-
-
 def _load(values) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
 
@@ -848,14 +844,14 @@ def report(result: dict, args, command: str) -> str:
         f"| `reports.funnel` by keyword, {REPORT_DAYS} days (+ the previous {REPORT_DAYS} "
         f"for the comparison), {funnel['runs']} runs | {ms(funnel)} ({funnel['rows']:,} rows, "
         f"{funnel['visits']:,} visits, {funnel['orders']:,} orders) | p95 ≤ {FUNNEL_GOAL_MS} ms "
-        f"{_ok(funnel['p95_ms'], FUNNEL_GOAL_MS)} |",
+        f"{harness.met(funnel['p95_ms'], FUNNEL_GOAL_MS)} |",
         f"| console funnel page `GET /console/analytics?by=keyword` ({REPORT_DAYS} days) "
         f"through a live server, {page['runs']} runs | {ms(page)} ({page['bytes']:,} bytes) | "
-        f"p95 ≤ {FUNNEL_GOAL_MS} ms {_ok(page['p95_ms'], FUNNEL_GOAL_MS)} |",
+        f"p95 ≤ {FUNNEL_GOAL_MS} ms {harness.met(page['p95_ms'], FUNNEL_GOAL_MS)} |",
         f"| `reports.volume` ({REPORT_DAYS} days: the hour × weekday heatmap and the days), "
         f"{volume['runs']} runs | {ms(volume)} ({volume['conversations']:,} conversations, "
         f"{volume['messages']:,} messages) | p95 ≤ {HEATMAP_GOAL_MS} ms "
-        f"{_ok(volume['p95_ms'], HEATMAP_GOAL_MS)} |",
+        f"{harness.met(volume['p95_ms'], HEATMAP_GOAL_MS)} |",
         f"| page views taken by `POST /w/api/hello` (asked: {args.rate}/s for "
         f"{args.duration} s, {args.returning:.0%} returning visitors, at most {args.in_flight} "
         f"unanswered) | **{lag['per_second']}/s** ({lag['steady_per_second']}/s after the "
@@ -867,7 +863,7 @@ def report(result: dict, args, command: str) -> str:
         f"| rollup lag: a probe visit's answer → its keyword counted in "
         f"`analytics_traffic_daily` ({lag['probes_counted']} of {lag['probes']} probes counted) "
         f"| p50 {lag['lag_p50_s']} s, **p95 {lag['lag_p95_s']} s, max {lag['lag_max_s']} s** "
-        f"| ≤ {LAG_GOAL_S} s {_ok(lag['lag_max_s'], LAG_GOAL_S)} |",
+        f"| ≤ {LAG_GOAL_S} s {harness.met(lag['lag_max_s'], LAG_GOAL_S)} |",
         f"| CPU per answered page view (the first web process's share of the answers taken "
         f"as 1/{result['servers']}) | web process **{web_ms} ms**, PostgreSQL **{pg_ms} ms**: "
         f"{max_rate}/s at most on {info['nproc']} CPUs of our own | — |",

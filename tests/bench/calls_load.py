@@ -798,10 +798,6 @@ def run(args: argparse.Namespace) -> dict:
 # --- the report ---------------------------------------------------------------------------------
 
 
-def _ok(value, target) -> str:
-    return "✅" if value is not None and value <= target else "❌"
-
-
 def _cpu(cpu: dict) -> str:
     return (
         f"server {cpu['server']} %, PostgreSQL {cpu['postgres']} %, generator "
@@ -835,7 +831,7 @@ def report(result: dict, args, command: str) -> str:
         per_round = ", ".join(str(r["p95_ms"]) for r in p["rounds"])
         return (
             f"p50 {f['p50_ms']} ms, **p95 {f['p95_ms']} ms** "
-            f"{_ok(f['p95_ms'], GOAL_P95_MS)}, p99 {f['p99_ms']} ms, max {f['max_ms']} ms "
+            f"{harness.met(f['p95_ms'], GOAL_P95_MS)}, p99 {f['p99_ms']} ms, max {f['max_ms']} ms "
             f"over {f['popped']} pops (p95 per round: {per_round})"
         )
 

@@ -1014,10 +1014,6 @@ def measure_import(shop: Shop, gen: Generator, args, database_name: str, say) ->
 DISTURBED = 25  # % of a core used by other work on the machine past which figures are marked
 
 
-def _ok(value, target) -> str:
-    return "✅" if value is not None and value <= target else "❌"
-
-
 def _mark(f: dict) -> str:
     return " ⚠" if f["machine_cpu"]["other"] > DISTURBED else ""
 
@@ -1037,7 +1033,7 @@ def service_table(m: dict, args) -> str:
         pg = round(10 * f["machine_cpu"]["postgres"] * f["seconds"] / f["runs"], 2)
         rows.append(
             f"| {label} | {f['runs']} | {_latency(f)} | {f['cpu_ms']} | {pg} | {result} | "
-            f"{_ok(f['p95_ms'], TARGET_MS)} |"
+            f"{harness.met(f['p95_ms'], TARGET_MS)} |"
         )
 
     for kind, label in SEARCHES:
@@ -1099,7 +1095,7 @@ def import_text(imp: dict) -> str:
         f"knows by phone, with a new tag, {imp['plan']['bad']} bad rows), through "
         "`app.crm.imports` as the console's two requests run it (upload: checked and stored; "
         f"then columns guessed, every row, commit): **{first['seconds']} s** "
-        f"{_ok(first['seconds'], IMPORT_TARGET_S)} (target ≤ {IMPORT_TARGET_S} s; upload "
+        f"{harness.met(first['seconds'], IMPORT_TARGET_S)} (target ≤ {IMPORT_TARGET_S} s; upload "
         f"{first['upload_seconds']} s) — {first['created']:,} created, {first['updated']:,} "
         f"updated, {first['unchanged']:,} unchanged, {first['failed']} failed; CPU in % of one "
         f"core: the app {cpu['generator']}, PostgreSQL {cpu['postgres']}, anything else "

@@ -451,6 +451,11 @@ class PgWaits:
         }
 
 
+def met(value, goal) -> str:
+    """A figure against its ceiling, for the benchmarks' tables (none measured: missed)."""
+    return "✅" if value is not None and value <= goal else "❌"
+
+
 def write_block(docs: Path, begin: str, end: str, section: str, block: str) -> None:
     """Replace the figures between ``begin`` and ``end`` in ``docs`` (the hand-written text
     around them stays), or add ``section`` with them at the end of the file."""
