@@ -55,6 +55,11 @@ def local(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
 
 
+def today(zone: str) -> date:
+    """The shop's date now."""
+    return datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
+
+
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     """The UTC moments a local day starts and ends at: 23 or 25 hours long on the days a zone
     changes its clocks."""

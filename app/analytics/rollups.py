@@ -31,7 +31,7 @@ from app.analytics.recording import ATTRIBUTION_WINDOW
 from app.chat import service as chat
 from tenants.db import current_tenant_id, db, utcnow
 from tenants.models import Tenant
-from tenants.timezones import day_bounds, local, local_hour_of_quarter, quarter_hour
+from tenants.timezones import day_bounds, local, local_hour_of_quarter, quarter_hour, today
 
 DIRTY_BATCH = 50_000  # marks taken by one run; the next run takes the rest
 VOLUME_KINDS = {"chat": "conversations", "message": "left_messages", "call": "calls"}
@@ -79,16 +79,15 @@ def recompute(days: Iterable[date]) -> None:
 
 def recompute_recent() -> None:
     """The last ``ANALYTICS_RECOMPUTE_DAYS`` local days, today included."""
-    today = local(utcnow(), shop_zone()).date()
+    last = today(shop_zone())
     count = current_app.config["ANALYTICS_RECOMPUTE_DAYS"]
-    recompute(today - timedelta(days=n) for n in range(count))
+    recompute(last - timedelta(days=n) for n in range(count))
 
 
 def recompute_day(day: date, zone: str) -> None:
     start, end = day_bounds(day, zone)
-    for table in (TrafficDaily, OrdersDaily):
+    for table in (TrafficDaily, OrdersDaily, VolumeHourly):
         db.execute(delete(table).where(table.day == day))
-    db.execute(delete(VolumeHourly).where(VolumeHourly.day == day))
     tenant_id = current_tenant_id()
     rows = [{"tenant_id": tenant_id, "day": day, **row} for row in _traffic(start, end)]
     _insert(TrafficDaily, rows)

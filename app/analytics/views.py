@@ -15,9 +15,8 @@ from flask_login import current_user, login_required
 from app.analytics import reports
 from app.features import GatedBlueprint
 from app.messages import message_for
-from tenants.db import utcnow
 from tenants.errors import ServiceError
-from tenants.timezones import local
+from tenants.timezones import today
 
 bp = GatedBlueprint("analytics", __name__, feature="analytics", url_prefix="/console/analytics")
 QUICK_DAYS = (7, 30, 90)
@@ -30,7 +29,7 @@ def _signed_in() -> None:
 
 
 def shop_today():
-    return local(utcnow(), current_user.tenant.timezone).date()
+    return today(current_user.tenant.timezone)
 
 
 def chosen_period() -> reports.Period:

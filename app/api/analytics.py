@@ -19,8 +19,7 @@ from app.api.params import Day, QueryModel
 from app.api.schemas import Answer, Money
 from app.api.views import answer, api_blueprint
 from app.schemas import refuse, rule
-from tenants.db import utcnow
-from tenants.timezones import local
+from tenants.timezones import today
 
 bp = api_blueprint("api_analytics", "analytics")
 
@@ -67,7 +66,7 @@ class ReportQuery(QueryModel):
 
 def chosen_period(params: ReportQuery) -> reports.Period:
     """The query's days; today is the shop's."""
-    return reports.period(params.from_, params.to, local(utcnow(), g.tenant.timezone).date())
+    return reports.period(params.from_, params.to, today(g.tenant.timezone))
 
 
 class FunnelQuery(ReportQuery):

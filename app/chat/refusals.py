@@ -9,9 +9,7 @@ not counted, and a shop's list is capped per day (a script can send any Origin).
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,15 +18,12 @@ from app.chat.models import WidgetRefusal
 from app.chat.presence import settings
 from app.chat.setup import DOMAIN
 from app.chat.visitors import host_allowed
-from tenants.db import bind_tenant, db, scoped_get, utcnow
+from tenants.db import bind_tenant, db, scoped_get
 from tenants.errors import ServiceError
+from tenants.timezones import today
 from tenants.work import unit_of_work
 
 MAX_HOSTS_PER_DAY = 20
-
-
-def shop_today(timezone: str) -> date:
-    return utcnow().astimezone(ZoneInfo(timezone)).date()
 
 
 def record(tenant_id: int, timezone: str, origin: str | None) -> None:
@@ -37,11 +32,11 @@ def record(tenant_id: int, timezone: str, origin: str | None) -> None:
     host = (urlsplit(origin or "").hostname or "").lower()
     if not DOMAIN.match(host):
         return
-    day = shop_today(timezone)
+    day = today(timezone)
     bind_tenant(tenant_id)
     with unit_of_work() as session:
-        today = select(WidgetRefusal.host).where(WidgetRefusal.day == day)
-        hosts = set(session.scalars(today.limit(MAX_HOSTS_PER_DAY + 1)))
+        seen = select(WidgetRefusal.host).where(WidgetRefusal.day == day)
+        hosts = set(session.scalars(seen.limit(MAX_HOSTS_PER_DAY + 1)))
         if host not in hosts and len(hosts) >= MAX_HOSTS_PER_DAY:
             return
         connection = session.connection()
@@ -62,7 +57,7 @@ def refused_today(timezone: str) -> list[WidgetRefusal]:
     allowed = settings().allowed_domains
     rows = db.scalars(
         select(WidgetRefusal)
-        .where(WidgetRefusal.day == shop_today(timezone), WidgetRefusal.dismissed.is_(False))
+        .where(WidgetRefusal.day == today(timezone), WidgetRefusal.dismissed.is_(False))
         .order_by(WidgetRefusal.count.desc(), WidgetRefusal.host)
     )
     return [r for r in rows if not host_allowed(r.host, allowed)]
