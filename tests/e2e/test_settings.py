@@ -172,8 +172,12 @@ def test_a_long_quick_reply_wraps_and_replies_can_be_edited(browser, live_server
 
     row.get_by_role("link", name="Edit").click()
     editing = admin.locator("tr.editing")
+    # typed once the edit page has loaded whole (a loaded machine once sent the text empty)
+    expect(editing.get_by_label("Text")).to_have_value("x" * 5000)
+    admin.wait_for_load_state()
     editing.get_by_label("Text").fill("Free shipping over 99 yuan.")
     editing.get_by_label("Shortcut").fill("ship")
+    expect(editing.get_by_label("Text")).to_have_value("Free shipping over 99 yuan.")
     editing.get_by_role("button", name="Save").click()
     expect(admin.get_by_text("Quick reply saved.")).to_be_visible()
     edited = admin.locator("tr", has=admin.locator("code", has_text="/ship"))
