@@ -115,6 +115,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(crm_widget.bp)
 
+    from app.push import delivery  # noqa: F401  (the outbox's push handler)
+    from app.push import listeners as push_listeners  # noqa: F401  (it hears the chat's events)
+    from app.push import views as push_views
+
+    app.register_blueprint(push_views.bp)
     from app import analytics, calls, robot
 
     calls.init_app(app)

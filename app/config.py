@@ -140,6 +140,12 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "ANALYTICS_RECOMPUTE_DAYS": int(env.get("ANALYTICS_RECOMPUTE_DAYS", 35)),
         # Raw page views older than this are deleted (visits keep their first touch for good).
         "PAGE_VIEW_RETENTION_DAYS": int(env.get("PAGE_VIEW_RETENTION_DAYS", 90)),
+        # Web Push: the VAPID private key (PEM or base64url; without it one is made once in the
+        # instance folder), the contact the push services see, and how long a conversation's
+        # notices are folded into one after a notice went out.
+        "VAPID_PRIVATE_KEY": env.get("VAPID_PRIVATE_KEY") or None,
+        "VAPID_SUBJECT": env.get("VAPID_SUBJECT") or None,
+        "PUSH_COLLAPSE_SECONDS": float(env.get("PUSH_COLLAPSE_SECONDS", 60)),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_JSON": env.get("LOG_JSON", "1") == "1",
     }

@@ -5,6 +5,7 @@ from app.api import models as api_models
 from app.calls import models as calls_models
 from app.chat import models as chat_models
 from app.crm import models as crm_models
+from app.push import models as push_models
 from app.robot import models as robot_models
 from billing import models as billing_models
 from tenants import clock, outbox
@@ -19,6 +20,7 @@ __all__ = [
     "clock",
     "crm_models",
     "outbox",
+    "push_models",
     "robot_models",
     "tenants_models",
 ]

@@ -33,6 +33,8 @@ from app.chat.presence import stand_in_name
 from app.config import LANGUAGES
 from app.extensions import limiter
 from app.messages import message_for
+from app.push import service as push
+from app.push.keys import public_key
 from tenants import service
 from tenants.errors import ServiceError
 from tenants.mail import send_mail
@@ -230,7 +232,13 @@ def _profile_page(profile: ProfileForm | None = None, password: PasswordForm | N
     status = 400 if request.method == "POST" else 200
     stand_in = stand_in_name(member)
     return render_template(
-        "accounts/profile.html", profile=profile, password=password, stand_in=stand_in
+        "accounts/profile.html",
+        profile=profile,
+        password=password,
+        stand_in=stand_in,
+        devices=push.devices(member),
+        push_kinds=push.kind_names(),
+        push_key=public_key(),
     ), status
 
 

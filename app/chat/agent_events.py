@@ -61,6 +61,8 @@ def agent_connect(auth=None):
     join_room(agents_room(tid))
     join_room(member_room(tid, member.id))
     state = service.agent_connected(member.id)
+    if isinstance(auth, dict) and "visible" in auth:  # before the queue is handed out below
+        service.set_view(request.sid, member.id, auth["visible"] is True)
     assigned = service.drain_queue() if state.status == "online" else []
     names = service.agent_names()
     emit_after_commit("snapshot", _snapshot(member, names), request.sid, AGENT)
@@ -105,6 +107,7 @@ def agent_disconnect(*_args):
     if peer is None:
         return
     bind_tenant(peer.tenant_id)
+    service.forget_view(request.sid)
     state = service.agent_disconnected(peer.ident)
     _announce_agent(peer.ident, state.status, state.connections)
 
@@ -128,6 +131,13 @@ def agent_status(peer: Peer, data: dict):
         AGENT,
     )
     return {"status": state.status}
+
+
+@handler(AGENT, "view")
+def agent_view(peer: Peer, data: dict):
+    """The tab is in sight, or hidden (phone notifications skip an agent looking)."""
+    service.set_view(peer.sid, peer.ident, data.get("visible") is True)
+    return {"ok": True}
 
 
 @handler(AGENT, "open")

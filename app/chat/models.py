@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,8 @@ class ChatSettings(TenantScoped, Base):
     launcher_offset: Mapped[int] = mapped_column(default=20)
     # a chat closes itself this long after the visitor left and nobody wrote (0: never)
     auto_close_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    # the visitor's words in agents' phone notifications (off: "New message" only)
+    push_message_text: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Group(TenantScoped, Base):
@@ -60,6 +63,23 @@ class GroupMember(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"))
+
+
+class AgentView(TenantScoped, Base):
+    """Whether one of an agent's console tabs is in sight (one row per socket): an agent
+    looking at the console hears of news there, not on their phone too."""
+
+    __tablename__ = "chat_agent_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    )
+    visible: Mapped[bool] = mapped_column(default=False)
+    # refreshed by the worker's heartbeat as the agent's presence is (a crashed worker's tabs
+    # stop counting after PRESENCE_TTL)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 NEW_AGENT_STATUS = "online"  # a new agent is ready to chat; the choice is theirs from then on

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.chat.models import (
     NEW_AGENT_STATUS,
     AgentState,
+    AgentView,
     ChatSettings,
     Conversation,
     GroupMember,
@@ -95,6 +96,17 @@ def online_agents(group_id: int | None = None) -> list[AgentState]:
     return list(db.scalars(query))
 
 
+def queue_members(group_id: int | None) -> list[int]:
+    """The active agents a chat queued for ``group_id`` waits for (everyone, when the group
+    has no members of its own)."""
+    query = select(Membership.id).where(Membership.status == "active")
+    if group_id is not None and _group_has_members(group_id):
+        query = query.join(GroupMember, GroupMember.membership_id == Membership.id).where(
+            GroupMember.group_id == group_id
+        )
+    return list(db.scalars(query.order_by(Membership.id)))
+
+
 def _group_has_members(group_id: int) -> bool:
     return db.scalar(select(GroupMember.id).where(GroupMember.group_id == group_id)) is not None
 
@@ -115,12 +127,49 @@ def agent_connected(membership_id: int) -> AgentState:
 
 
 def agents_seen(membership_ids: list[int], now: datetime | None = None) -> None:
-    """A worker's heartbeat for the agents connected to it."""
-    db.execute(
-        update(AgentState)
-        .where(AgentState.membership_id.in_(membership_ids))
-        .values(seen_at=now or utcnow())
+    """A worker's heartbeat for the agents connected to it (and their tabs' views)."""
+    for table in (AgentState, AgentView):
+        db.execute(
+            update(table)
+            .where(table.membership_id.in_(membership_ids))
+            .values(seen_at=now or utcnow())
+        )
+
+
+def reachable_status(membership_id: int, now: datetime | None = None) -> str:
+    """The agent's status as a notification sees it: their chosen one while a console tab is
+    connected, else offline."""
+    state = db.scalar(select(AgentState).where(AgentState.membership_id == membership_id))
+    if state is None or not state.connections or state.seen_at is None:
+        return "offline"
+    if state.seen_at < (now or utcnow()) - PRESENCE_TTL:
+        return "offline"
+    return state.status
+
+
+def set_view(sid: str, membership_id: int, visible: bool) -> None:
+    """Whether the agent's tab ``sid`` is in sight now."""
+    view = db.scalar(select(AgentView).where(AgentView.sid == sid))
+    if view is None:
+        view = AgentView(sid=sid, membership_id=membership_id)
+        db.add(view)
+    view.visible = visible
+    view.seen_at = utcnow()
+    db.flush()
+
+
+def forget_view(sid: str) -> None:
+    db.execute(delete(AgentView).where(AgentView.sid == sid))
+
+
+def in_sight(membership_id: int) -> bool:
+    """Whether one of the agent's console tabs is in sight."""
+    query = select(AgentView.id).where(
+        AgentView.membership_id == membership_id,
+        AgentView.visible.is_(True),
+        AgentView.seen_at >= utcnow() - PRESENCE_TTL,
     )
+    return db.scalar(query.limit(1)) is not None
 
 
 def agent_disconnected(membership_id: int) -> AgentState:

@@ -115,6 +115,13 @@ def widget_draft(form: Mapping[str, str]) -> SimpleNamespace:
     return draft
 
 
+def update_notifications(message_text: bool) -> ChatSettings:
+    """Whether agents' push notifications carry the visitor's words (lock screens show them)."""
+    chat = settings()
+    chat.push_message_text = message_text
+    return chat
+
+
 def update_auto_close(minutes: str) -> ChatSettings:
     """Minutes after the visitor left without a message before a chat closes (0: never)."""
     try:

@@ -334,6 +334,16 @@ def save_auto_close():
     return redirect(url_for("chat.chat_settings") + "#auto-close")
 
 
+@bp.post("/settings/chat/notifications")
+@admin_required
+def save_notifications():
+    act(
+        lambda: setup.update_notifications("push_message_text" in request.form),
+        _("Settings saved."),
+    )
+    return redirect(url_for("chat.chat_settings") + "#notifications")
+
+
 @bp.post("/settings/chat/hours")
 @admin_required
 def save_hours():

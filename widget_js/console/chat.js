@@ -12,6 +12,7 @@ import { listenToHeader } from "./chat/header.js";
 import { listenToTabs, renderList } from "./chat/list.js";
 import { drawSound, drawStatus, listenToStatusAndSound } from "./chat/presence.js";
 import { listenForFiles } from "./chat/uploads.js";
+import { reportView } from "./chat/view.js";
 import { tickTimeOnSite } from "./chat/visitor-panel.js";
 import { listenForSuggestions } from "./robot.js";
 
@@ -25,6 +26,7 @@ listenToCustomerPanel();
 listenToStatusAndSound();
 listenToServer();
 listenForSuggestions();
+reportView();
 tickTimeOnSite();
 
 drawStatus();
