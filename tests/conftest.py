@@ -367,6 +367,11 @@ class Shop:
 
 def make_shop(label: str, app: Flask) -> Shop:
     """A shop with its owner and one agent who accepted an invitation, committed."""
+    with app.app_context():  # as a request's: listeners queue jobs
+        return _make_shop(label, app)
+
+
+def _make_shop(label: str, app: Flask) -> Shop:
     bind_tenant(None)
     owner = service.signup(
         f"Shop {label}", f"owner-{label}@example.com", PASSWORD, name=f"Owner {label}"

@@ -17,6 +17,7 @@ def init_app(app) -> None:
         jobs,
         log_listeners,
         pop_listeners,
+        push_listeners,
         recordings,
         settings,
         task_jobs,

@@ -23,6 +23,7 @@ from app.chat.peers import AGENT, agents_room, emit_after_commit, member_room
 from app.crm import service as crm
 from tenants.db import current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
+from tenants.jobs import enqueue
 from tenants.models import Membership, Tenant
 from tenants.plans import entitlements
 
@@ -158,6 +159,7 @@ def announce_if_due(task: Task) -> bool:
         else agents_room(task.tenant_id)
     )
     emit_after_commit("task_due", task_json(task), room, AGENT)
+    enqueue("calls.push_task_due", task.tenant_id, task.id)  # to phones (push_listeners.py)
     return True
 
 

@@ -11,10 +11,9 @@ from flask_babel import gettext as _
 from app.chat import service as chat
 from app.chat import signals
 from app.chat.payloads import visitor_label
-from app.push.service import Notice, send
+from app.push.service import Notice, page_path, send
 from tenants.errors import ServiceError
 from tenants.jobs import enqueue, job
-from tenants.mail import external_url
 
 PREVIEW_CHARS = 200  # the job is handed the message's start, not the message
 
@@ -76,7 +75,7 @@ def message(conversation_id: int, seq: int, preview: str) -> None:
 
 @job("push.left_message", max_retries=3)
 def left_message(left_message_id: int, name: str, preview: str) -> None:
-    url = _path("chat.inbox") + f"?status=all#m{left_message_id}"
+    url = page_path("chat.inbox", status="all") + f"#m{left_message_id}"
 
     def words():
         return _("Left message from %(name)s", name=name), _message_text(preview)
@@ -114,9 +113,4 @@ def _conversation(conversation_id: int):
 
 
 def _chat_url(conversation_id: int) -> str:
-    return _path("chat.conversations") + f"#c{conversation_id}"
-
-
-def _path(endpoint: str) -> str:
-    """A same-origin path for the service worker to open (no host: the page's own)."""
-    return "/" + external_url(endpoint).split("/", 3)[3]
+    return page_path("chat.conversations") + f"#c{conversation_id}"

@@ -26,6 +26,7 @@ from tenants import outbox
 from tenants.db import cross_tenant, current_tenant_id, db, scoped_get, utcnow
 from tenants.errors import ServiceError
 from tenants.jobs import enqueue, job
+from tenants.mail import external_url
 from tenants.models import Membership
 
 OUTBOX_KIND = "push"
@@ -228,6 +229,11 @@ def _write(targets: list[PushSubscription], topic: str, payload: dict, now) -> N
         outbox.write(
             OUTBOX_KIND, {"subscription_id": device.id, "topic": topic, "notice": notification}
         )
+
+
+def page_path(endpoint: str, **values) -> str:
+    """A page's path for a notice to open (no host: the service worker opens it on its own)."""
+    return "/" + external_url(endpoint, **values).split("/", 3)[3]
 
 
 def _words(payload: dict) -> str:

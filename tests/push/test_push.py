@@ -5,18 +5,23 @@ sees is not pushed; shops never hear each other's events."""
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from app.calls.models import Task
+from app.calls.task_jobs import tasks_due_shop
 from app.chat.flood import DEFAULT_LIMITS
 from app.extensions import socketio
 from app.push.models import PushSubscription
-from tenants.db import bind_tenant, cross_tenant, db
+from tenants.db import bind_tenant, cross_tenant, db, utcnow
 from tenants.jobs import jobs_of, wait_for_jobs
 from tenants.models import Membership
+from tenants.work import unit_of_work
 
 from ..app.test_chat_socket import agent_socket, hello, visitor_socket
+from ..calls.test_pop import ring
 from ..conftest import login
 from .pushservice import PushService, vapid_claims
 
@@ -320,3 +325,37 @@ def test_bad_subscriptions_are_refused_and_change_nothing(client, two_tenants, p
     assert devices_of(a) == 0
     client.post("/logout")
     assert client.post("/push/subscriptions", json={}).status_code in (302, 401)
+
+
+def test_a_ringing_call_and_a_due_task_reach_the_phones_of_their_shop(
+    app, client, two_tenants, push
+):
+    a, b = two_tenants.a, two_tenants.b
+    phone, owner_phone, phone_b = (
+        push.browser("agent-a"),
+        push.browser("owner-a"),
+        push.browser("agent-b"),
+    )
+    subscribe(client, a.agent, phone)
+    subscribe(client, a.owner, owner_phone)
+    subscribe(client, b.agent, phone_b)
+    call_id = ring(client, a)["call"]
+    (notice,) = received(push, phone, at_least=1, tag=f"call-{call_id}")
+    assert notice["title"] == "Incoming call from Buyer a"
+    assert notice["body"] == "138 0000 0000" and notice["tag"] == f"call-{call_id}"
+    assert notice["url"] == f"/console/calls/{call_id}"
+
+    with app.app_context():  # the clock's job finds the owner's task due
+        bind_tenant(a.tenant.id)
+        with unit_of_work():
+            task = db.get(Task, a.task.id)
+            task.due_at = utcnow() - timedelta(minutes=1)
+        with unit_of_work():
+            tasks_due_shop()
+        bind_tenant(None)
+    (notice,) = received(push, owner_phone, at_least=1, tag=f"task-{a.task.id}")
+    assert notice["title"] == "A call task is due" and notice["body"] == "Call a about the sample"
+    assert notice["url"] == f"/console/calls/tasks#task-{a.task.id}"
+    assert received(push, phone, tag=f"task-{a.task.id}") == []  # the owner's task
+    # B's phone heard of B's own queue only, nothing of A's call or tasks
+    assert all("Buyer b" in n["body"] for n in received(push, phone_b)), received(push, phone_b)
