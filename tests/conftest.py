@@ -10,7 +10,7 @@ import os
 import socket
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +67,7 @@ from app.robot import service as robot_service
 from app.robot.models import RobotEntry, RobotImport, RobotQuestion
 from tenants import migrations, ratelimit, service
 from tenants.db import (
+    Base,
     bind_engines,
     bind_tenant,
     cross_tenant,
@@ -367,11 +368,6 @@ class Shop:
 
 def make_shop(label: str, app: Flask) -> Shop:
     """A shop with its owner and one agent who accepted an invitation, committed."""
-    with app.app_context():  # as a request's: listeners queue jobs
-        return _make_shop(label, app)
-
-
-def _make_shop(label: str, app: Flask) -> Shop:
     bind_tenant(None)
     owner = service.signup(
         f"Shop {label}", f"owner-{label}@example.com", PASSWORD, name=f"Owner {label}"
@@ -545,4 +541,11 @@ class TwoTenants:
 
 @pytest.fixture
 def two_tenants(app, dbsession) -> TwoTenants:
-    return TwoTenants(make_shop("a", app), make_shop("b", app))
+    with app.app_context():  # as a request's: listeners queue jobs
+        shops = TwoTenants(make_shop("a", app), make_shop("b", app))
+    # leaving the context ended the session: the test goes on with the shops' rows in the next
+    for shop in (shops.a, shops.b):
+        for field in fields(shop):
+            if isinstance(getattr(shop, field.name), Base):
+                db.add(getattr(shop, field.name))
+    return shops

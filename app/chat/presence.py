@@ -149,6 +149,8 @@ def reachable_status(membership_id: int, now: datetime | None = None) -> str:
 
 def set_view(sid: str, membership_id: int, visible: bool) -> None:
     """Whether the agent's tab ``sid`` is in sight now."""
+    stale = AgentView.seen_at < utcnow() - PRESENCE_TTL  # tabs of a worker that died
+    db.execute(delete(AgentView).where(AgentView.membership_id == membership_id, stale))
     view = db.scalar(select(AgentView).where(AgentView.sid == sid))
     if view is None:
         view = AgentView(sid=sid, membership_id=membership_id)

@@ -32,6 +32,7 @@ from tenants.models import Membership
 OUTBOX_KIND = "push"
 FLUSH_JOB = "push.flush"
 BODY_CHARS = 120  # a lock screen shows two lines; the rest stays in the console
+KEEP_TOPICS = timedelta(days=1)  # an agent's topics quiet this long are forgotten
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def devices(member: Membership) -> list[PushSubscription]:
 def device_of(member: Membership, device_id: int) -> PushSubscription:
     found = scoped_get(PushSubscription, device_id)
     if found is None or found.membership_id != member.id:
-        raise ServiceError("not_found", field="device")
+        raise ServiceError("not_found")  # another shop's, or another agent's: a 404
     return found
 
 
@@ -136,6 +137,7 @@ def send(notice: Notice, member_ids: list[int]) -> None:
         targets = _devices_for(member, notice.kind)
         if not targets:
             continue
+        _forget_quiet_topics(member.id, now)
         topic = _topic(member.id, notice.topic)
         with force_locale(_locale(member)):
             title, body = notice.words()
@@ -199,6 +201,16 @@ def _devices_for(member: Membership, kind: str) -> list[PushSubscription]:
     if chat.reachable_status(member.id) == "online":
         return found
     return [device for device in found if kind in device.away_kinds]
+
+
+def _forget_quiet_topics(member_id: int, now) -> None:
+    db.execute(
+        delete(PushTopic).where(
+            PushTopic.membership_id == member_id,
+            PushTopic.sent_at < now - KEEP_TOPICS,
+            PushTopic.held == 0,
+        )
+    )
 
 
 def _topic(member_id: int, name: str) -> PushTopic:

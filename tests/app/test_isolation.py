@@ -19,6 +19,7 @@ from app.api.models import ApiKey
 from app.calls.models import AgentLine, Call, CallConnection, CallNumber, FollowUpRule, Task
 from app.calls.recordings import recording_path
 from app.chat.models import (
+    AgentView,
     Attachment,
     Conversation,
     Group,
@@ -39,6 +40,7 @@ from app.crm.models import (
     SavedFilter,
     TimelineEntry,
 )
+from app.push.models import PushSubscription, PushTopic
 from app.robot.models import RobotEntry, RobotImport, RobotQuestion, RobotSettings
 from tenants.db import bind_tenant, db, utcnow
 from tenants.models import Invitation, Membership
@@ -61,6 +63,7 @@ ID_ARGUMENTS = {
     "customer_id": lambda shop: shop.customer.id,
     "other_id": lambda shop: shop.customer.id,  # merge with: refused as the same, never a 404
     "filter_id": lambda shop: shop.saved_filter.id,
+    "device_id": lambda shop: shop.device_id,
     "field_id": lambda shop: shop.custom_field.id,
     "order_id": lambda shop: shop.order.external_id,  # /api/v1: the shop's own order id
     "key_id": lambda shop: shop.api_key.id,
@@ -89,6 +92,25 @@ def widget_refusals(two_tenants):
         db.add(refusal)
         db.flush()
         shop.widget_refusal_id = refusal.id
+        db.commit()
+    bind_tenant(None)
+
+
+@pytest.fixture(autouse=True)
+def owners_phones(two_tenants):
+    """Each shop's owner has a phone opted in to Web Push, so the walk covers its settings."""
+    for shop in (two_tenants.a, two_tenants.b):
+        bind_tenant(shop.tenant.id)
+        phone = PushSubscription(
+            membership_id=shop.owner.id,
+            endpoint=f"https://push.example/{shop.tenant.id}",
+            p256dh="BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I",
+            auth="tBHItJI5svbpez7KI4CCXg",
+            away_kinds=[],  # never pushed to: push.example is out of reach
+        )
+        db.add(phone)
+        db.flush()
+        shop.device_id = phone.id
         db.commit()
     bind_tenant(None)
 
@@ -155,6 +177,9 @@ def state_of(shop):
             TrafficDaily,
             OrdersDaily,
             VolumeHourly,
+            PushSubscription,
+            PushTopic,
+            AgentView,
         )
     }
     bind_tenant(None)

@@ -476,13 +476,14 @@ def test_the_agent_not_answering_makes_a_task_for_the_visitor(
     callback, call, _number = placed_callback(app, client, a, fake_twilio)
     connection = db.get(CallConnection, call.connection_id)
     # Twilio's status callback for the agent's leg, as the Twilio webhook records it
-    records.record(
-        connection,
-        records.ProviderEvent(
-            call_ref=call.call_ref, event="ended", occurred_at=utcnow(), cause="no-answer"
-        ),
-    )
-    db.commit()
+    with app.app_context():
+        records.record(
+            connection,
+            records.ProviderEvent(
+                call_ref=call.call_ref, event="ended", occurred_at=utcnow(), cause="no-answer"
+            ),
+        )
+        db.commit()
     task = task_for(a, callback.id)
     assert (task.phone, task.call_id, task.assignee_id) == (VISITOR_PHONE, call.id, a.agent.id)
     assert fresh(CallbackRequest, callback.id).status == "task"

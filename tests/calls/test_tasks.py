@@ -353,11 +353,12 @@ def test_a_snoozed_task_comes_back_when_its_time_comes(app, client, two_tenants)
     a = two_tenants.a
     agent = agent_socket(app, client, a.agent)
     bind_tenant(a.tenant.id)
-    task = tasks.open_task("follow_up", phone="+8613900000006", assignee_id=a.agent.id)
-    tasks.snooze(task, utcnow() + timedelta(hours=1))
-    db.commit()
-    task.due_at = utcnow() - timedelta(seconds=1)
-    db.commit()
+    with app.app_context():  # as a request's: telling a due task queues its push
+        task = tasks.open_task("follow_up", phone="+8613900000006", assignee_id=a.agent.id)
+        tasks.snooze(task, utcnow() + timedelta(hours=1))
+        db.commit()
+        task.due_at = utcnow() - timedelta(seconds=1)
+        db.commit()
     bind_tenant(None)
     agent.get_received("/agent")
     with app.app_context(), unit_of_work():
@@ -372,43 +373,49 @@ def test_a_snoozed_task_comes_back_when_its_time_comes(app, client, two_tenants)
 # --- the pages ------------------------------------------------------------------------------
 
 
-def _task(shop, **given) -> Task:
+def _task(app, shop, **given) -> Task:
     bind_tenant(shop.tenant.id)
-    task = tasks.open_task("follow_up", **given)
-    db.commit()
+    with app.app_context():  # as a request's: telling a due task queues its push
+        task = tasks.open_task("follow_up", **given)
+        db.commit()
     bind_tenant(None)
     return task
 
 
-def test_due_lists_in_the_shops_day(two_tenants):
-    a = two_tenants.a
-    set_tenant(a, timezone="America/New_York")
-    bind_tenant(a.tenant.id)
-    # 23:30 on 3 March in New York is 04:30 UTC on the 4th: still "today" there
-    now = datetime(2026, 3, 4, 4, 30, tzinfo=UTC)
-    zone = ZoneInfo("America/New_York")
-    made = {
-        name: tasks.open_task(
-            "follow_up",
-            phone="+8613900000008",
-            assignee_id=a.agent.id,
-            due_at=datetime(2026, 3, day, hour, 0, tzinfo=zone),
-        )
-        for name, day, hour in (("yesterday", 2, 9), ("this_morning", 3, 9), ("tomorrow", 4, 9))
-    }
-    lists = tasks.due_lists(a.agent.id, now=now)
-    ids = {name: t.id for name, t in made.items()}
-    assert ids["yesterday"] in [t.id for t in lists.overdue]
-    assert ids["this_morning"] in [t.id for t in lists.today]
-    assert ids["tomorrow"] in [t.id for t in lists.upcoming]
-    assert ids["tomorrow"] not in [t.id for t in tasks.due_today(a.agent.id, now=now)]
-    assert not {ids["this_morning"]} & {t.id for t in tasks.due_lists(a.owner.id, now=now).today}
-    bind_tenant(None)
+def test_due_lists_in_the_shops_day(app, two_tenants):
+    with app.app_context():  # as a request's: telling a due task queues its push
+        a = two_tenants.a
+        set_tenant(a, timezone="America/New_York")
+        bind_tenant(a.tenant.id)
+        # 23:30 on 3 March in New York is 04:30 UTC on the 4th: still "today" there
+        now = datetime(2026, 3, 4, 4, 30, tzinfo=UTC)
+        zone = ZoneInfo("America/New_York")
+        made = {
+            name: tasks.open_task(
+                "follow_up",
+                phone="+8613900000008",
+                assignee_id=a.agent.id,
+                due_at=datetime(2026, 3, day, hour, 0, tzinfo=zone),
+            )
+            for name, day, hour in (("yesterday", 2, 9), ("this_morning", 3, 9), ("tomorrow", 4, 9))
+        }
+        lists = tasks.due_lists(a.agent.id, now=now)
+        ids = {name: t.id for name, t in made.items()}
+        assert ids["yesterday"] in [t.id for t in lists.overdue]
+        assert ids["this_morning"] in [t.id for t in lists.today]
+        assert ids["tomorrow"] in [t.id for t in lists.upcoming]
+        assert ids["tomorrow"] not in [t.id for t in tasks.due_today(a.agent.id, now=now)]
+        assert not {ids["this_morning"]} & {
+            t.id for t in tasks.due_lists(a.owner.id, now=now).today
+        }
+        bind_tenant(None)
 
 
-def test_the_tasks_page_lists_and_the_actions_work(client, two_tenants):
+def test_the_tasks_page_lists_and_the_actions_work(app, client, two_tenants):
     a = two_tenants.a
-    task = _task(a, title="Ask about the sample", phone="+8613900000009", customer_id=a.customer.id)
+    task = _task(
+        app, a, title="Ask about the sample", phone="+8613900000009", customer_id=a.customer.id
+    )
     login(client, a.agent)
     page = client.get("/console/calls/tasks?who=all")
     assert page.status_code == 200
@@ -459,9 +466,9 @@ def test_the_tasks_page_lists_and_the_actions_work(client, two_tenants):
         ({"outcome": "reached", "note": "x" * 2001}, "Use at most 2000 characters."),
     ],
 )
-def test_bad_done_forms_change_nothing(client, two_tenants, change, message):
+def test_bad_done_forms_change_nothing(app, client, two_tenants, change, message):
     a = two_tenants.a
-    task = _task(a, phone="+8613900000010")
+    task = _task(app, a, phone="+8613900000010")
     login(client, a.agent)
     answer = client.post(f"/console/calls/tasks/{task.id}/done", data=change, follow_redirects=True)
     assert message in answer.get_data(True)
@@ -531,13 +538,13 @@ def test_bad_hand_made_follow_ups_change_nothing(client, two_tenants, change, me
     bind_tenant(None)
 
 
-def test_the_console_home_lists_todays_calls_and_the_sidebar_counts_them(client, two_tenants):
+def test_the_console_home_lists_todays_calls_and_the_sidebar_counts_them(app, client, two_tenants):
     a = two_tenants.a
     login(client, a.agent)
     before = client.get("/console/").get_data(True)
     assert "Calls to make today" in before
-    _task(a, title="Ring Mr Li back", phone="+8613900000015", assignee_id=a.agent.id)
-    _task(a, title="The owner's call", phone="+8613900000016", assignee_id=a.owner.id)
+    _task(app, a, title="Ring Mr Li back", phone="+8613900000015", assignee_id=a.agent.id)
+    _task(app, a, title="The owner's call", phone="+8613900000016", assignee_id=a.owner.id)
     home = client.get("/console/").get_data(True)
     assert "Ring Mr Li back" in home and "The owner's call" not in home
     bind_tenant(a.tenant.id)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.calls import tasks
 from app.calls.models import Task
 from app.calls.task_jobs import tasks_due_shop
 from app.chat.flood import DEFAULT_LIMITS
@@ -36,6 +37,7 @@ def push(app, tmp_path, monkeypatch, two_tenants):
         db.get(Membership, shop.agent.id).user.locale = "en"
         db.commit()
     bind_tenant(None)
+    jobs_of(app).wait_idle(delayed=True)  # what the shops' fixtures queued: before any device
     service = PushService(tmp_path)
     service.app = app  # whose jobs send the pushes
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", service.ca_file)  # trust it as a public one
@@ -267,10 +269,10 @@ def test_shops_never_hear_each_other(app, client, two_tenants, push):
     assert len(received(push, phone_a, at_least=1)) == 1
     assert received(push, phone_b) == []
 
-    # A's agent cannot touch B's device, by id
+    # A's agent cannot touch B's device, by id: not found, as a missing one
     login(client, a.agent)
-    client.post(f"/profile/devices/{device_b}", data={"away_kinds": []})
-    client.post(f"/profile/devices/{device_b}/delete")
+    assert client.post(f"/profile/devices/{device_b}", data={"away_kinds": []}).status_code == 404
+    assert client.post(f"/profile/devices/{device_b}/delete").status_code == 404
     with cross_tenant():
         kept = db.get(PushSubscription, device_b)
         assert kept is not None and "chat" in kept.away_kinds
@@ -345,17 +347,24 @@ def test_a_ringing_call_and_a_due_task_reach_the_phones_of_their_shop(
     assert notice["body"] == "138 0000 0000" and notice["tag"] == f"call-{call_id}"
     assert notice["url"] == f"/console/calls/{call_id}"
 
-    with app.app_context():  # the clock's job finds the owner's task due
+    with app.app_context():  # the owner's follow-up for tomorrow; then the clock finds it due
         bind_tenant(a.tenant.id)
         with unit_of_work():
-            task = db.get(Task, a.task.id)
-            task.due_at = utcnow() - timedelta(minutes=1)
+            task = tasks.open_task(
+                "follow_up",
+                title="Ask how the tea was",
+                phone="+8613900000001",
+                assignee_id=a.owner.id,
+                due_at=utcnow() + timedelta(days=1),
+            )
+        with unit_of_work():
+            db.get(Task, task.id).due_at = utcnow() - timedelta(minutes=1)
         with unit_of_work():
             tasks_due_shop()
         bind_tenant(None)
-    (notice,) = received(push, owner_phone, at_least=1, tag=f"task-{a.task.id}")
-    assert notice["title"] == "A call task is due" and notice["body"] == "Call a about the sample"
-    assert notice["url"] == f"/console/calls/tasks#task-{a.task.id}"
-    assert received(push, phone, tag=f"task-{a.task.id}") == []  # the owner's task
+    (notice,) = received(push, owner_phone, at_least=1, tag=f"task-{task.id}")
+    assert notice["title"] == "有电话任务到期了" and notice["body"] == "Ask how the tea was"
+    assert notice["url"] == f"/console/calls/tasks#task-{task.id}"
+    assert received(push, phone, tag=f"task-{task.id}") == []  # the owner's task
     # B's phone heard of B's own queue only, nothing of A's call or tasks
     assert all("Buyer b" in n["body"] for n in received(push, phone_b)), received(push, phone_b)
