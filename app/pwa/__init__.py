@@ -105,9 +105,10 @@ def shell_files() -> list[Path]:
 
 
 def version(shell: list[Path]) -> str:
-    """A digest of the shell's contents (and of the worker and the offline page), read again
-    only when a file's size or modification time changed."""
-    files = [*shell, SOURCE, OFFLINE_TEMPLATE]
+    """A digest of the shell's contents (and of the worker, the offline page and its
+    translations), read again only when a file's size or modification time changed."""
+    translations = Path(current_app.root_path, "translations").glob("*/LC_MESSAGES/*.mo")
+    files = [*shell, SOURCE, OFFLINE_TEMPLATE, *sorted(translations)]
     return _digest(tuple((f, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
 
 
