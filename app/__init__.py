@@ -75,10 +75,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     serve_behind_proxy(app, socketio.server)  # after init_app: it wraps what init_app made
 
-    from app import accounts, console, errors, ops
+    from app import accounts, console, errors, ops, pwa
     from app.chat import views, widget
 
     app.register_blueprint(ops.bp)
+    app.register_blueprint(pwa.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)

@@ -7,6 +7,9 @@ import { toast } from "./alerts.js";
 import { t } from "./i18n.js";
 
 const SHARED = "huikeAgentSocket";
+// The server pings every 25 s (python-engineio's default): a link silent for longer than this
+// died while the page slept, however `connected` it still looks.
+const SILENT_MS = 30000;
 
 function open() {
   // eslint-disable-next-line no-undef
@@ -23,7 +26,28 @@ function open() {
   socket.on("error", (e) => {
     if (e && e.message) toast(e.message, "error");
   });
+  resumeWhenBack(socket);
   return socket;
+}
+
+/** A phone that woke up, a network that came back, a page restored from the back-forward cache:
+ *  connect again now, not when the backoff's timer (up to 5 s) or a dead link's ping timeout
+ *  (45 s) says so. The page then catches up as after any reconnect ("since seq"). */
+function resumeWhenBack(socket) {
+  let heard = Date.now();
+  const alive = () => {
+    heard = Date.now();
+  };
+  socket.on("connect", alive);
+  socket.io.on("ping", alive);
+  const resume = () => {
+    if (document.visibilityState !== "visible") return;
+    if (socket.connected && Date.now() - heard < SILENT_MS) return;
+    socket.disconnect().connect(); // drops the pending retry and its wait
+  };
+  document.addEventListener("visibilitychange", resume);
+  window.addEventListener("online", resume);
+  window.addEventListener("pageshow", (e) => e.persisted && resume());
 }
 
 /** The tab's /agent socket; its connection state is reflected on `indicator` (an element). */

@@ -69,13 +69,21 @@ export async function openConversation(id, { readonly = false } = {}) {
   askSuggestions();
 }
 
+/** The link broke: the catch-up after the reconnect starts from what the open chat has now.
+ *  (Back in the shop's room before its snapshot comes, a message of that moment can arrive
+ *  first: it is not where to start from.) */
+export function rememberWhereWeWere() {
+  if (current && current.resumeFrom == null) current.resumeFrom = highestSeq(current.messages);
+}
+
 /** After a reconnect: fetch what the open chat missed. */
 export async function resumeCurrent() {
   if (!current) return;
-  const since = highestSeq(current.messages);
+  const since = current.resumeFrom ?? highestSeq(current.messages);
   try {
     const answer = await call(socket, "open", { conversation_id: current.id, since });
     if (!current || current.id !== answer.conversation.id) return;
+    current.resumeFrom = null;
     current.conv = answer.conversation;
     current.visitor = answer.visitor;
     current.history = answer.history || current.history;

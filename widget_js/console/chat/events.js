@@ -2,7 +2,7 @@
 import { toast } from "../alerts.js";
 import { t } from "../i18n.js";
 import { deliver } from "./composer.js";
-import { applyConversation, markRead, onMessage, openConversation, resumeCurrent } from "./conversation.js";
+import { applyConversation, markRead, onMessage, openConversation, rememberWhereWeWere, resumeCurrent } from "./conversation.js";
 import { showClosed } from "./customer-panel.js";
 import { drawHeader, fillTransfer } from "./header.js";
 import { messageSummary, renderList, showQueueIfNothingMine } from "./list.js";
@@ -14,6 +14,7 @@ import { drawDraft, drawSeen } from "./thread.js";
 import { drawPanel } from "./visitor-panel.js";
 
 let firstSnapshot = true;
+const chatInHash = () => Number((location.hash.match(/^#c(\d+)$/) || [])[1]);
 
 export function listenToServer() {
   socket.on("snapshot", (snap) => {
@@ -25,7 +26,7 @@ export function listenToServer() {
     renderList();
     if (firstSnapshot) {
       firstSnapshot = false;
-      const wanted = Number((location.hash.match(/^#c(\d+)$/) || [])[1]);
+      const wanted = chatInHash();
       if (wanted) openConversation(wanted);
       else showQueueIfNothingMine();
     } else {
@@ -116,5 +117,12 @@ export function listenToServer() {
 
   socket.on("connect", () => {
     markRead();
+  });
+  socket.on("disconnect", rememberWhereWeWere);
+
+  // a link to another chat on this very page (a notification's, the home page's): open it
+  window.addEventListener("hashchange", () => {
+    const wanted = chatInHash();
+    if (wanted && (!current || current.id !== wanted)) openConversation(wanted);
   });
 }
