@@ -1,0 +1,205 @@
+"""The console on an agent's phone (390×844, touch) and a tablet (768): the side menu is a drawer,
+the conversations page shows one pane at a time, and no page is wider than the screen."""
+
+# ruff: noqa: F811 (the tests take the imported `shop` fixture as a parameter)
+from __future__ import annotations
+
+import base64
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import screenshot
+from .test_chat import shop  # noqa: F401 (the fixture: a shop, its page on another origin)
+
+pytestmark = pytest.mark.e2e
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
+# an 8×8 blue PNG, the photo the agent sends
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGOQz3+NFTEMLQkAoOReQWgyRl8AAAAASUVORK5CYII="
+)
+
+
+def device(browser, viewport):
+    """A touch device's browser: a phone's or a tablet's screen, its pixel density."""
+    context = browser.new_context(
+        viewport=viewport, device_scale_factor=3, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    return context.new_page()
+
+
+def signed_in(browser, live_server, session, viewport):
+    page = device(browser, viewport)
+    page.context.add_cookies(
+        [{"name": c.name, "value": c.value, "url": live_server.url} for c in session.cookies]
+    )
+    return page
+
+
+def owner_email(live_server, session) -> str:
+    profile = session.get(f"{live_server.url}/profile").text
+    return re.search(r"[\w.-]+@example\.com", profile).group(0)
+
+
+def fits(page, width: int) -> None:
+    """The page is no wider than the screen (a wide table scrolls inside its own box)."""
+    page.wait_for_load_state()  # its stylesheets too: a layout measured before them misleads
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
+def open_menu(page):
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_be_visible()
+    menu.tap()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    drawer = page.locator("#console-nav")
+    expect(drawer).to_be_in_viewport()
+    return menu, drawer
+
+
+def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page):
+    session, shop_url = shop
+    phone = device(browser, PHONE)
+    phone.goto(f"{live_server.url}/login")
+    email = owner_email(live_server, session)
+    phone.get_by_label("E-mail").fill(email)
+    phone.get_by_label("Password").fill("a-good-password")
+    expect(phone.get_by_label("E-mail")).to_have_value(email)
+    phone.get_by_role("button", name="Log in").tap()
+    expect(phone.get_by_role("button", name="Menu")).to_be_visible()
+    fits(phone, 390)
+
+    # a quick reply of their own, added on the phone
+    phone.goto(f"{live_server.url}/console/quick-replies")
+    phone.get_by_label("Shortcut").fill("fresh")
+    phone.get_by_label("Text").fill("Picked this April, sealed the same day.")
+    expect(phone.get_by_label("Text")).to_have_value("Picked this April, sealed the same day.")
+    phone.get_by_role("button", name="Add").tap()
+    expect(phone.get_by_text("Quick reply saved.")).to_be_visible()
+
+    phone.goto(f"{live_server.url}/console/conversations")
+    expect(phone.locator("#live-conn")).to_have_attribute("data-state", "online")
+    online = phone.locator('#status-switch [data-status="online"]')
+    online.tap()
+    expect(online).to_have_attribute("aria-checked", "true")
+
+    page.goto(shop_url)
+    widget = page.locator("huike-widget")
+    widget.locator("button.b").click()
+    box = widget.locator("textarea").first
+    box.fill("Is the Longjing fresh?")
+    box.press("Enter")
+    expect(widget.locator(".m.v .bb").last).to_have_text("Is the Longjing fresh?")
+
+    # the list fills the phone; the chat waits for a tap
+    row = phone.locator(".conv-row")  # the shop's only chat
+    expect(row).to_contain_text("Is the Longjing fresh?")
+    expect(phone.locator(".chat")).to_be_hidden()
+    screenshot(phone, "mobile-list")
+    row.tap()
+    expect(phone.locator("#msg-list")).to_contain_text("Is the Longjing fresh?")
+    expect(phone.locator(".conv-list")).to_be_hidden()
+    assert re.search(r"#c\d+$", phone.url)
+    take = phone.locator("#btn-take")
+    if take.is_visible():  # queued rather than assigned: the agent takes it
+        take.tap()
+    expect(phone.locator("#chat-assignee")).to_have_text("Assigned to you")
+    expect(take).to_be_hidden()
+    fits(phone, 390)
+    screenshot(phone, "mobile-conversation")
+
+    # a quick reply with `/`, then a photo
+    composer = phone.locator("#composer-input")
+    composer.tap()
+    composer.press_sequentially("/fre")
+    popup = phone.locator("#qr-pop")
+    expect(popup).to_be_visible()
+    expect(popup.locator(".qr-item").first).to_contain_text("/fresh")
+    screenshot(phone, "mobile-quick-replies")
+    popup.locator(".qr-item").first.tap()
+    expect(composer).to_have_value("Picked this April, sealed the same day.")
+    send = phone.get_by_role("button", name="Send", exact=True)
+    send.tap()
+    expect(widget.locator(".m.a .bb").last).to_have_text("Picked this April, sealed the same day.")
+
+    photo = phone.locator("#photo-file")
+    assert photo.get_attribute("accept") == "image/*" and photo.get_attribute("capture") is None
+    photo.set_input_files({"name": "tin.png", "mimeType": "image/png", "buffer": PNG})
+    expect(phone.locator("#msg-list .bubble .image img")).to_have_count(1)
+    expect(widget.locator(".m.a .bb.im img")).to_have_count(1)
+    # the composer stays at the bottom of the screen
+    bar = phone.locator("#composer").bounding_box()
+    assert 844 - 8 <= bar["y"] + bar["height"] <= 844
+
+    # the customer sheet opens over the chat and closes again (button, then Esc)
+    sheet_button = phone.get_by_role("button", name="Customer")
+    sheet_button.tap()
+    expect(sheet_button).to_have_attribute("aria-expanded", "true")
+    sheet = phone.locator("#visitor-sheet")
+    expect(sheet).to_be_in_viewport(ratio=0.9)
+    expect(sheet.locator(".vp-head")).to_contain_text("On the site now")
+    screenshot(phone, "mobile-customer-sheet")
+    phone.get_by_role("button", name="Close the panel").tap()
+    expect(sheet).not_to_be_in_viewport()
+    expect(sheet_button).to_be_focused()
+    sheet_button.tap()
+    expect(sheet).to_be_in_viewport(ratio=0.9)
+    phone.keyboard.press("Escape")
+    expect(sheet).not_to_be_in_viewport()
+
+    # back to the list, and the browser's Back and Forward move between the two as well
+    phone.get_by_role("button", name="Back to the list").tap()
+    expect(row).to_be_visible()
+    expect(phone.locator(".chat")).to_be_hidden()
+    assert "#c" not in phone.url
+    phone.go_forward()
+    expect(phone.locator("#msg-list")).to_be_visible()
+    phone.go_back()
+    expect(row).to_be_visible()
+
+    # away, from the phone
+    away = phone.locator('#status-switch [data-status="away"]')
+    away.tap()
+    expect(away).to_have_attribute("aria-checked", "true")
+    phone.reload()
+    expect(phone.locator('#status-switch [data-status="away"]')).to_have_attribute(
+        "aria-checked", "true"
+    )
+
+    # the menu: a drawer with every link, the plan, language and log-out; Esc closes it
+    menu, drawer = open_menu(phone)
+    expect(drawer.get_by_role("link", name="Visitors")).to_be_visible()
+    expect(drawer.locator(".plan-box")).to_be_visible()
+    expect(drawer.get_by_role("button", name="Log out")).to_be_visible()
+    expect(drawer.get_by_role("button", name="中文")).to_be_visible()
+    screenshot(phone, "mobile-menu")
+    phone.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(drawer).not_to_be_in_viewport()
+    expect(menu).to_be_focused()
+    phone.context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
+def test_every_page_of_the_menu_fits_the_screen(browser, live_server, shop, viewport):
+    session, _ = shop
+    width = viewport["width"]
+    phone = signed_in(browser, live_server, session, viewport)
+    phone.goto(f"{live_server.url}/console/")
+    _, drawer = open_menu(phone)
+    links = drawer.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+    assert len(links) > 15, links  # the owner sees every module and every setting
+    for href in dict.fromkeys(links):
+        phone.goto(href)
+        fits(phone, width)
+        menu, drawer = open_menu(phone)
+        # a tap beside the drawer closes it
+        phone.locator("#nav-backdrop").tap(position={"x": width - 10, "y": 400})
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(drawer).not_to_be_in_viewport()
+        name = urlsplit(href).path.strip("/").replace("/", "-")
+        screenshot(phone, f"mobile-page-{width}-{name}")
+    phone.context.close()
