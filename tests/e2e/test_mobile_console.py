@@ -184,15 +184,19 @@ def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page
 
 
 @pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
-def test_every_page_of_the_menu_fits_the_screen(browser, live_server, shop, viewport):
-    session, _ = shop
+def test_every_console_page_fits_the_screen(browser, live_server, shop, page, viewport):
+    """The menu's pages, and the console pages they link to, at the device's width."""
+    session, shop_url = shop
     width = viewport["width"]
+    page.goto(shop_url)  # a visitor on the site, for the live visitors list
+    expect(page.locator("huike-widget").locator("button.b")).to_be_visible()
     phone = signed_in(browser, live_server, session, viewport)
     phone.goto(f"{live_server.url}/console/")
     _, drawer = open_menu(phone)
-    links = drawer.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
-    assert len(links) > 15, links  # the owner sees every module and every setting
-    for href in dict.fromkeys(links):
+    menu_links = drawer.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+    assert len(menu_links) > 15, menu_links  # the owner sees every module and every setting
+    seen = set()
+    for href in dict.fromkeys(menu_links):
         phone.goto(href)
         fits(phone, width)
         menu, drawer = open_menu(phone)
@@ -200,6 +204,26 @@ def test_every_page_of_the_menu_fits_the_screen(browser, live_server, shop, view
         phone.locator("#nav-backdrop").tap(position={"x": width - 10, "y": 400})
         expect(menu).to_have_attribute("aria-expanded", "false")
         expect(drawer).not_to_be_in_viewport()
-        name = urlsplit(href).path.strip("/").replace("/", "-")
-        screenshot(phone, f"mobile-page-{width}-{name}")
+        screenshot(phone, f"mobile-{width}-" + urlsplit(href).path.strip("/").replace("/", "-"))
+        seen.add(href)
+        inner = phone.locator(".console-main a[href]:not([download])").evaluate_all(
+            "links => links.map(a => a.href.split('#')[0])"
+        )
+        for link in dict.fromkeys(inner):
+            path = urlsplit(link).path
+            # (a file such as export.csv is a download, not a page)
+            if link in seen or not path.startswith("/console/") or "." in path.rsplit("/", 1)[1]:
+                continue
+            seen.add(link)
+            phone.goto(link)
+            fits(phone, width)
+
+    # the live visitors list: the visitor's card, and an invitation typed on the device
+    phone.goto(f"{live_server.url}/console/visitors")
+    visitor = phone.locator("tr[data-visitor]")
+    expect(visitor).to_contain_text("Tea House")
+    visitor.get_by_role("button", name="Invite").tap()
+    expect(phone.locator(".invite-form input")).to_be_visible()
+    fits(phone, width)
+    screenshot(phone, f"mobile-{width}-visitors-invite")
     phone.context.close()
