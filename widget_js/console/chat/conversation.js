@@ -137,7 +137,7 @@ export function onMessage(m) {
     markRead();
   }
   if (m.sender === "visitor" && conv && concernsMe(conv, me.id)) {
-    const looking = current && current.id === conv.id && !document.hidden;
+    const looking = current && current.id === conv.id && !document.hidden && chatInView();
     if (!looking) attention("message", t("notif_message", { name: conv.visitor_name }), messageSummary(m), conv.id);
   }
   renderList();
