@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from ..live import sign_up
 from .conftest import screenshot
+from .test_calls_pop import connect_pbx, ring
 from .test_chat import shop  # noqa: F401 (the fixture: a shop, its page on another origin)
 
 pytestmark = pytest.mark.e2e
@@ -227,4 +230,29 @@ def test_every_console_page_fits_the_screen(browser, live_server, shop, page, vi
     expect(phone.locator(".invite-form input")).to_be_visible()
     fits(phone, width)
     screenshot(phone, f"mobile-{width}-visitors-invite")
+    phone.context.close()
+
+
+def test_a_call_pops_up_on_the_phone_and_its_page_fits(browser, live_server):
+    session, site_key = sign_up(live_server, f"mpop-{uuid.uuid4().hex[:6]}")
+    token, secret = connect_pbx(site_key)
+    phone = signed_in(browser, live_server, session, PHONE)
+    phone.goto(f"{live_server.url}/console/conversations")
+    expect(phone.locator("#live-conn")).to_have_attribute("data-state", "online")
+    call = ring(live_server, token, secret, "e2e-phone", "13911112222")
+    card = phone.locator(f'.call-card[data-call-id="{call["call"]}"]')
+    expect(card.locator(".call-name")).to_have_text("139 1111 2222")
+    expect(card).to_be_in_viewport(ratio=1)
+    # the card sits at the bottom: the agent's status stays in reach above it
+    status = phone.locator("#status-switch").bounding_box()
+    assert card.bounding_box()["y"] >= status["y"] + status["height"]
+    took = card.get_by_role("button", name="I took it")
+    assert took.bounding_box()["height"] >= 40
+    fits(phone, 390)
+    screenshot(phone, "mobile-call-pop")
+    took.tap()
+    expect(phone).to_have_url(f"{live_server.url}/console/calls/{call['call']}")
+    expect(phone.locator("[data-call-status]")).to_have_text("In progress")
+    fits(phone, 390)
+    screenshot(phone, "mobile-call-page")
     phone.context.close()
