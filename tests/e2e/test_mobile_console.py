@@ -105,7 +105,8 @@ def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page
     row.tap()
     expect(phone.locator("#msg-list")).to_contain_text("Is the Longjing fresh?")
     expect(phone.locator(".conv-list")).to_be_hidden()
-    assert re.search(r"#c\d+$", phone.url)
+    chat_url = phone.url
+    assert re.search(r"#c\d+$", chat_url)
     take = phone.locator("#btn-take")
     if take.is_visible():  # queued rather than assigned: the agent takes it
         take.tap()
@@ -171,6 +172,14 @@ def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page
     expect(phone.locator('#status-switch [data-status="away"]')).to_have_attribute(
         "aria-checked", "true"
     )
+
+    # a link to the chat (a mail's, a notification's) opens it full screen; Back leads to the list
+    phone.goto(f"{live_server.url}/console/")
+    phone.goto(chat_url)  # a page load of its own, as from a mail
+    expect(phone.locator("#msg-list")).to_contain_text("Is the Longjing fresh?")
+    expect(phone.locator(".conv-list")).to_be_hidden()
+    phone.get_by_role("button", name="Back to the list").tap()
+    expect(row).to_be_visible()
 
     # the menu: a drawer with every link, the plan and log-out (the language stays in the top
     # bar); Esc closes it
