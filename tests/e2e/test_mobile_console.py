@@ -10,19 +10,23 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from ..live import sign_up
 from .conftest import screenshot
 from .test_calls_pop import connect_pbx, ring
 from .test_chat import shop  # noqa: F401 (the fixture: a shop, its page on another origin)
+from .test_robot_suggest import SHIPPING, SHIPPING_ANSWER, as_shop, robot_suggests
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}
-# an 8×8 blue PNG, the photo the agent sends
+# a 96×64 checked PNG, the photo the agent sends
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGOQz3+NFTEMLQkAoOReQWgyRl8AAAAASUVORK5CYII="
+    "iVBORw0KGgoAAAANSUhEUgAAAGAAAABACAIAAABqVuVZAAAAh0lEQVR42u3aMQ0AIAwEwGpAH2Jwhx0UkGroSLnk509646dxzy5lrFnK6/0B"
+    "CBAgQIAAAQIECBAgQIAAAQLUDOi3g6v9gAABAgQIECBAgAABAgQIECBA3YAMZhZFQIAAAQIECBAgQIAAAQIECJD/IIOZRREQIECAAAECBAgQ"
+    "IECAAAEC1BYoAUlgpoahL0FdAAAAAElFTkSuQmCC"
 )
 
 
@@ -65,6 +69,8 @@ def open_menu(page):
 
 def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page):
     session, shop_url = shop
+    site_key = re.search(r"/w/([\w-]+)\.js", requests.get(shop_url, timeout=10).text).group(1)
+    as_shop(site_key, robot_suggests)  # the robot suggests answers from two entries
     phone = device(browser, PHONE)
     phone.goto(f"{live_server.url}/login")
     email = owner_email(live_server, session)
@@ -134,6 +140,19 @@ def test_an_agent_answers_a_chat_from_the_phone(browser, live_server, shop, page
     photo.set_input_files({"name": "tin.png", "mimeType": "image/png", "buffer": PNG})
     expect(phone.locator("#msg-list .bubble .image img")).to_have_count(1)
     expect(widget.locator(".m.a .bb.im img")).to_have_count(1)
+    # the robot's suggestion for the visitor's next question, tapped into the reply
+    box.fill("do you ship to hangzhou?")
+    box.press("Enter")
+    suggestion = phone.locator("#robot-suggest .robot-suggestion").first
+    expect(suggestion.locator(".robot-q")).to_have_text(SHIPPING)
+    expect(suggestion).to_be_in_viewport(ratio=1)
+    assert suggestion.bounding_box()["height"] >= 40
+    screenshot(phone, "mobile-robot-suggestion")
+    suggestion.tap()
+    expect(composer).to_have_value(SHIPPING_ANSWER)
+    send.tap()
+    expect(widget.locator(".m.a .bb").last).to_have_text(SHIPPING_ANSWER)
+
     # the composer stays at the bottom of the screen
     bar = phone.locator("#composer").bounding_box()
     assert 844 - 8 <= bar["y"] + bar["height"] <= 844
