@@ -51,7 +51,7 @@ console.log(`widget built → ${path.relative(process.cwd(), outdir) || "."}/{lo
 // the browsers agents use (es2020, the syntax its sources are written in).
 await esbuild.build({
   absWorkingDir: here,
-  entryPoints: { chat: "console/chat.js", visitors: "console/visitors.js", crm: "console/crm.js", calls: "console/calls.js", tasks: "console/tasks.js", push: "console/push.js" },
+  entryPoints: { chat: "console/chat.js", visitors: "console/visitors.js", crm: "console/crm.js", calls: "console/calls.js", tasks: "console/tasks.js", push: "console/push.js", nav: "console/nav.js" },
   outdir: consoleOutdir,
   bundle: true,
   minify: true,
@@ -62,4 +62,4 @@ await esbuild.build({
   charset: "utf8",
   logLevel: "warning",
 });
-console.log(`console built → ${path.relative(process.cwd(), consoleOutdir)}/{chat,visitors,crm,calls,tasks,push}.js`);
+console.log(`console built → ${path.relative(process.cwd(), consoleOutdir)}/{chat,visitors,crm,calls,tasks,push,nav}.js`);

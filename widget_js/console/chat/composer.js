@@ -4,6 +4,7 @@ import { fullTime } from "../format.js";
 import { t } from "../i18n.js";
 import { onMessage } from "./conversation.js";
 import { me, socket, ui } from "./page.js";
+import { isPhone } from "./panes.js";
 import { hideQuickReplies, quickReplyKey, updateQuickReplies } from "./quick-replies.js";
 import { current, pending, selfAssigned } from "./state.js";
 import { messageNode, scrollToBottom } from "./thread.js";
@@ -31,7 +32,8 @@ export function setNote(on) {
   noteMode = on;
   ui.noteToggle.setAttribute("aria-pressed", String(on));
   ui.composer.classList.toggle("note", on);
-  ui.input.placeholder = on ? t("placeholder_note") : t("placeholder");
+  // a phone's keyboard has no Shift+Enter to tell about
+  ui.input.placeholder = on ? t("placeholder_note") : t(isPhone() ? "placeholder_phone" : "placeholder");
   if (on) stopTyping();
 }
 

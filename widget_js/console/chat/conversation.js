@@ -9,6 +9,7 @@ import { drawHeader, hideTransfer } from "./header.js";
 import { messageSummary, renderList } from "./list.js";
 import { advanceSummary, concernsMe, freshest, highestSeq, rememberLast } from "./model.js";
 import { me, socket, ui } from "./page.js";
+import { chatInView, isPhone, rememberOpen, showChatPane } from "./panes.js";
 import { attention } from "./presence.js";
 import { hideQuickReplies } from "./quick-replies.js";
 import { convs, current, drafts, lastMsg, pending, returningVisitors, setCurrent, visitorDrafts, visitorNames } from "./state.js";
@@ -19,7 +20,8 @@ import { askSuggestions } from "../robot.js";
 const composerDrafts = new Map(); // conversation id -> the agent's unsent text
 let openSeq = 0;
 
-export async function openConversation(id, { readonly = false } = {}) {
+/** Open a chat; `quiet`: one the server assigned, which a phone showing its list keeps there. */
+export async function openConversation(id, { readonly = false, quiet = false } = {}) {
   const ticket = ++openSeq;
   hideTransfer();
   hideQuickReplies();
@@ -64,8 +66,10 @@ export async function openConversation(id, { readonly = false } = {}) {
   renderList();
   scrollToBottom();
   markRead();
-  if (!current.readonly) ui.input.focus();
-  history.replaceState(null, "", "#c" + conv.id);
+  if (!quiet) showChatPane();
+  if (chatInView()) rememberOpen(conv.id);
+  // on a phone the keyboard would cover the chat the agent came to read
+  if (!current.readonly && !isPhone()) ui.input.focus();
   askSuggestions();
 }
 
@@ -141,7 +145,7 @@ export function onMessage(m) {
     markRead();
   }
   if (m.sender === "visitor" && conv && concernsMe(conv, me.id)) {
-    const looking = current && current.id === conv.id && !document.hidden;
+    const looking = current && current.id === conv.id && !document.hidden && chatInView();
     if (!looking) attention("message", t("notif_message", { name: conv.visitor_name }), messageSummary(m), conv.id);
   }
   renderList();
@@ -149,7 +153,7 @@ export function onMessage(m) {
 
 /** Tell the server how far the agent has read the open chat (when it is really in view). */
 export function markRead() {
-  if (!current || current.readonly || document.hidden || !socket.connected) return;
+  if (!current || current.readonly || document.hidden || !socket.connected || !chatInView()) return;
   const seq = highestSeq(current.messages);
   const conv = convs.get(current.id) || current.conv;
   if (seq > (conv.agent_read_seq || 0)) {

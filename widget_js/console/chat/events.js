@@ -46,12 +46,12 @@ export function listenToServer() {
     if (c.status === "closed") showClosed(c.id);
     if (!before && c.status !== "closed" && concernsMe(c, me.id)) {
       attention("conversation", t("notif_new", { name: c.visitor_name }), messageSummary(lastMsg.get(c.id)), c.id);
-      if (c.assignee_id === me.id && !current) openConversation(c.id);
+      if (c.assignee_id === me.id && !current) openConversation(c.id, { quiet: true });
     } else if (before && c.status === "open" && c.assignee_id === me.id && assigneeBefore !== me.id && !selfAssigned.has(c.id)) {
       // transferred to me, or taken from the queue for me
       if (!current || current.id !== c.id) attention("conversation", t("assigned_toast", { name: c.visitor_name }), "", c.id);
       toast(t("assigned_toast", { name: c.visitor_name }), "info");
-      if (!current) openConversation(c.id);
+      if (!current) openConversation(c.id, { quiet: true });
     }
   });
 

@@ -49,6 +49,8 @@ export const ui = {
   noteToggle: $("note-toggle"),
   attach: $("attach-btn"),
   file: $("attach-file"),
+  photo: $("photo-btn"),
+  photoFile: $("photo-file"),
   qr: $("qr-pop"),
   qrList: $("qr-list"),
   readonly: $("chat-readonly"),

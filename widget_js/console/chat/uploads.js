@@ -1,4 +1,4 @@
-// Files for the open chat: the Attach button, paste, drop. Each is uploaded first, then sent as
+// Files for the open chat: the Attach and Photo buttons, paste, drop. Each is uploaded first, then sent as
 // a message that carries it.
 import { toast } from "../alerts.js";
 import { t } from "../i18n.js";
@@ -41,11 +41,13 @@ async function upload(file) {
 }
 
 export function listenForFiles() {
-  ui.attach.addEventListener("click", () => ui.file.click());
-  ui.file.addEventListener("change", () => {
-    [...(ui.file.files || [])].forEach(upload);
-    ui.file.value = "";
-  });
+  for (const [button, input] of [[ui.attach, ui.file], [ui.photo, ui.photoFile]]) {
+    button.addEventListener("click", () => input.click());
+    input.addEventListener("change", () => {
+      [...(input.files || [])].forEach(upload);
+      input.value = "";
+    });
+  }
   ui.input.addEventListener("paste", (e) => {
     const files = [...(e.clipboardData?.files || [])];
     if (files.length) {
