@@ -32,6 +32,7 @@ def test_an_agent_manages_the_devices_that_get_notifications(browser, live_serve
     # this browser can subscribe in principle, but its push service is out of reach here
     on = devices.get_by_role("button", name="Notify me on this device")
     expect(on).to_be_visible()
+    expect(devices.get_by_role("button", name="Stop notifications on this device")).to_be_hidden()
     on.click()
     expect(devices.locator("[data-state]")).to_contain_text("could not be turned on")
     expect(devices.locator("form.device")).to_have_count(0)  # nothing saved
