@@ -15,24 +15,25 @@ from tenants.db import bind_tenant, db
 from ..crm.test_recognition import BAIDU, hello, visitor_of
 
 
-def test_a_search_visit_that_chats_and_buys_shows_in_the_funnel(client, two_tenants):
+def test_a_search_visit_that_chats_and_buys_shows_in_the_funnel(app, client, two_tenants):
     a, b = two_tenants.a, two_tenants.b
     token = hello(client, a, url="https://tea-shop.example/longjing", referrer=BAIDU)
     hello(client, b, url="https://b.example/?utm_source=weibo&utm_medium=social")
     visitor = visitor_of(client, token)
-    _, conversation, _, _ = chat.visitor_message(visitor, "m-1", "有龙井吗")
-    chat_signals.conversation_opened.send(conversation)  # as the socket's handler does
-    customer = crm.save_customer(None, {"name": "Li", "external_id": "li-1"})
-    crm.link_visitor(visitor, customer)
-    crm.upsert_order(
-        {
-            "order_id": "T-1",
-            "total": "128.00",
-            "currency": "CNY",
-            "customer": {"external_id": "li-1"},
-        }
-    )
-    db.commit()
+    with app.app_context():  # as the socket's handler: listeners queue jobs
+        _, conversation, _, _ = chat.visitor_message(visitor, "m-1", "有龙井吗")
+        chat_signals.conversation_opened.send(conversation)  # as the socket's handler does
+        customer = crm.save_customer(None, {"name": "Li", "external_id": "li-1"})
+        crm.link_visitor(visitor, customer)
+        crm.upsert_order(
+            {
+                "order_id": "T-1",
+                "total": "128.00",
+                "currency": "CNY",
+                "customer": {"external_id": "li-1"},
+            }
+        )
+        db.commit()
     for shop in (a, b):
         bind_tenant(shop.tenant.id)
         rollups.roll()

@@ -56,28 +56,29 @@ def asked(decision, *, days_ago=0.0, rating=None, conversation_id=None, channel=
     )
 
 
-def log_of_shop_a(shop) -> None:
-    bind_tenant(shop.tenant.id)
-    alone = conversation("alone")
-    helped = conversation("helped", agent=shop.agent)
-    still_open = conversation("open", closed=False)
-    older = conversation("older")
-    silent = conversation("silent", robot=False)
-    asked("answer", days_ago=1, rating="helpful", conversation_id=alone)
-    asked("answer", days_ago=2, conversation_id=alone)  # one conversation, counted once
-    asked("answer", days_ago=3, rating="unhelpful", conversation_id=helped)
-    asked("suggest", days_ago=4, conversation_id=still_open)
-    asked("handover", days_ago=5, conversation_id=silent)
-    asked("answer", channel="api", days_ago=6.9)
-    asked("answer", days_ago=10, rating="helpful", conversation_id=older)
-    asked("suggest", channel="suggest", days_ago=29)
-    asked("handover", days_ago=31)  # out of both periods
-    db.commit()
+def log_of_shop_a(app, shop) -> None:
+    with app.app_context():  # as a request's: the chat's listeners queue jobs
+        bind_tenant(shop.tenant.id)
+        alone = conversation("alone")
+        helped = conversation("helped", agent=shop.agent)
+        still_open = conversation("open", closed=False)
+        older = conversation("older")
+        silent = conversation("silent", robot=False)
+        asked("answer", days_ago=1, rating="helpful", conversation_id=alone)
+        asked("answer", days_ago=2, conversation_id=alone)  # one conversation, counted once
+        asked("answer", days_ago=3, rating="unhelpful", conversation_id=helped)
+        asked("suggest", days_ago=4, conversation_id=still_open)
+        asked("handover", days_ago=5, conversation_id=silent)
+        asked("answer", channel="api", days_ago=6.9)
+        asked("answer", days_ago=10, rating="helpful", conversation_id=older)
+        asked("suggest", channel="suggest", days_ago=29)
+        asked("handover", days_ago=31)  # out of both periods
+        db.commit()
 
 
-def test_figures_count_each_decision_rating_and_robot_only_conversation(two_tenants):
+def test_figures_count_each_decision_rating_and_robot_only_conversation(app, two_tenants):
     a, b = two_tenants.a, two_tenants.b
-    log_of_shop_a(a)
+    log_of_shop_a(app, a)
     bind_tenant(b.tenant.id)
     asked("answer", rating="helpful", conversation_id=conversation("b", agent=None))
     db.commit()
@@ -108,9 +109,9 @@ def test_figures_count_each_decision_rating_and_robot_only_conversation(two_tena
     assert figures(7, NOW) == Figures(7, 2, 1, 0, 1, 1, 0, 1)
 
 
-def test_the_knowledge_base_page_shows_the_figures_of_the_period(client, two_tenants):
+def test_the_knowledge_base_page_shows_the_figures_of_the_period(app, client, two_tenants):
     a = two_tenants.a
-    log_of_shop_a(a)
+    log_of_shop_a(app, a)
     login(client, a.agent)
 
     def shown(days):
