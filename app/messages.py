@@ -43,6 +43,7 @@ MESSAGES = {
     "not_found": lazy_gettext("Not found."),
     "push_endpoint_invalid": lazy_gettext("This browser's push service address is not secure."),
     "push_subscription_invalid": lazy_gettext("This browser sent an incomplete subscription."),
+    "push_key_invalid": lazy_gettext("This browser sent a subscription key that is not valid."),
     "push_kind_invalid": lazy_gettext("Choose among the kinds of notification listed."),
     "owner_protected": lazy_gettext(
         "The shop's owner cannot be disabled or have their role changed."

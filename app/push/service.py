@@ -10,9 +10,12 @@ queues ``push.flush`` for the end of the window, which sends the latest one with
 
 from __future__ import annotations
 
+import re
+from base64 import urlsafe_b64decode
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale, ngettext
@@ -33,6 +36,7 @@ OUTBOX_KIND = "push"
 FLUSH_JOB = "push.flush"
 BODY_CHARS = 120  # a lock screen shows two lines; the rest stays in the console
 KEEP_TOPICS = timedelta(days=1)  # an agent's topics quiet this long are forgotten
+BASE64URL = re.compile(r"[A-Za-z0-9_-]{2,200}={0,2}")
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,7 @@ def kind_names() -> dict[str, str]:
 def subscribe(member: Membership, endpoint: str, p256dh: str, auth: str, device: str):
     """Opt this browser in for ``member``. A browser's endpoint is one agent's at a time: the
     person who logged in on it last and opted in (any shop) takes it over."""
-    if endpoint and not endpoint.startswith("https://"):  # every push service speaks TLS
-        raise ServiceError("push_endpoint_invalid", field="endpoint")
-    if not (endpoint and p256dh and auth) or len(endpoint) > 1000:
-        raise ServiceError("push_subscription_invalid", field="endpoint")
+    _check_subscription(endpoint, p256dh, auth)
     with cross_tenant():  # an endpoint another agent (any shop) held on this browser
         db.execute(
             delete(PushSubscription).where(
@@ -81,9 +82,37 @@ def subscribe(member: Membership, endpoint: str, p256dh: str, auth: str, device:
     if found is None:
         found = PushSubscription(membership_id=member.id, endpoint=endpoint)
         db.add(found)
-    found.p256dh, found.auth, found.device = p256dh[:200], auth[:100], device[:120]
+    found.p256dh, found.auth, found.device = p256dh, auth, device[:120]
     db.flush()
     return found
+
+
+def _check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
+    """What a browser's PushSubscription holds (RFC 8291): an https URL, the browser's P-256
+    public key (65 bytes, uncompressed) and a 16-byte secret, both base64url. Anything else
+    would only fail later, at every send."""
+    if not (endpoint and p256dh and auth):
+        raise ServiceError("push_subscription_invalid", field="endpoint")
+    url = urlsplit(endpoint)
+    if url.scheme != "https" or not url.hostname:  # every push service speaks TLS
+        raise ServiceError("push_endpoint_invalid", field="endpoint")
+    readable = endpoint.isascii() and endpoint.isprintable() and " " not in endpoint
+    if len(endpoint) > 1000 or not readable:
+        raise ServiceError("push_subscription_invalid", field="endpoint")
+    for field, value, size in (("p256dh", p256dh, 65), ("auth", auth, 16)):
+        if _base64url_size(value) != size or (field == "p256dh" and value[0] != "B"):
+            raise ServiceError("push_key_invalid", field=field)
+
+
+def _base64url_size(value: str) -> int | None:
+    """The number of bytes ``value`` encodes in base64url (padded or not), or None."""
+    if not BASE64URL.fullmatch(value):
+        return None
+    bare = value.rstrip("=")
+    try:
+        return len(urlsafe_b64decode(bare + "=" * (-len(bare) % 4)))
+    except ValueError:  # a length no encoding has
+        return None
 
 
 def unsubscribe(member: Membership, endpoint: str) -> None:
