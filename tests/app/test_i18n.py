@@ -1,6 +1,7 @@
 """Every user-facing string is translated into zh-CN, with the same placeholders."""
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -31,3 +32,12 @@ def test_zh_catalog_covers_every_string_in_the_code(tmp_path):
         assert all(strings) and not message.fuzzy, f"untranslated: {key!r}"
         for text in strings:
             assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(key)), key
+
+
+def test_each_string_is_translated_once_and_each_entry_is_well_formed():
+    """babel keeps the first of two translations of a string and drops a stray second msgstr
+    silently; gettext's msgfmt refuses both."""
+    text = (ROOT / "app/translations/zh/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    ids = Counter(re.findall(r'^msgid (".+")$', text, re.MULTILINE))
+    assert [msgid for msgid, count in ids.items() if count > 1] == []
+    assert not re.search(r'^msgstr .*\n(?:".*"\n)*msgstr ', text, re.MULTILINE)
