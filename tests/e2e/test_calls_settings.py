@@ -35,6 +35,7 @@ def test_connect_a_pbx_see_the_secret_once_and_rotate(browser, live_server):
     secret = admin.locator("#new-secret").inner_text().strip()
     url = admin.locator("#hook-url").inner_text().strip()
     assert len(secret) >= 40 and url.startswith(f"{live_server.url}/calls/hook/")
+    admin.wait_for_load_state()  # the page's script, which makes Copy copy, ran
     admin.locator("[data-copy='#new-secret']").click()
     expect(admin.locator("[data-copy='#new-secret']")).to_have_text("Copied")
     screenshot(admin, "calls-settings-secret-once")
