@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ..live import sign_up
+from ..push.pushservice import Browser
 from .conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -39,15 +40,14 @@ def test_an_agent_manages_the_devices_that_get_notifications(browser, live_serve
 
     # a phone subscribed earlier (as its browser would, with this session's CSRF token)
     made = page.evaluate(
-        """async () => {
+        """async (subscription) => {
           const data = JSON.parse(document.getElementById("push-data").textContent);
           const r = await fetch(data.subscriptions_url, {method: "POST",
             headers: {"Content-Type": "application/json", "X-CSRFToken": data.csrf},
-            body: JSON.stringify({endpoint: "https://push.example/s/" + Date.now(),
-              keys: {p256dh: "BOr8f3bb5n5BfI3A3z8Hs0x8nL7l1b6eU8g4rvO0sG2wSgqVhJxQqT7oRkM3",
-                     auth: "8h1Zs0nQ2bR4yW7k"}})});
+            body: JSON.stringify(subscription)});
           return r.status;
-        }"""
+        }""",
+        Browser(f"https://push.example/s/{uuid.uuid4().hex}").subscription(),
     )
     assert made == 201
     page.reload()
