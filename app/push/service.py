@@ -99,18 +99,20 @@ def _check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
     readable = endpoint.isascii() and endpoint.isprintable() and " " not in endpoint
     if len(endpoint) > 1000 or not readable:
         raise ServiceError("push_subscription_invalid", field="endpoint")
-    for field, value, size in (("p256dh", p256dh, 65), ("auth", auth, 16)):
-        if _base64url_size(value) != size or (field == "p256dh" and value[0] != "B"):
-            raise ServiceError("push_key_invalid", field=field)
+    key, secret = _base64url(p256dh), _base64url(auth)
+    if key is None or len(key) != 65 or key[0] != 0x04:  # 0x04: an uncompressed point
+        raise ServiceError("push_key_invalid", field="p256dh")
+    if secret is None or len(secret) != 16:
+        raise ServiceError("push_key_invalid", field="auth")
 
 
-def _base64url_size(value: str) -> int | None:
-    """The number of bytes ``value`` encodes in base64url (padded or not), or None."""
-    if not BASE64URL.fullmatch(value):
+def _base64url(value: str) -> bytes | None:
+    """The bytes ``value`` encodes in base64url (padded or not), or None."""
+    if not BASE64URL.fullmatch(value):  # the decoder would skip stray characters
         return None
     bare = value.rstrip("=")
     try:
-        return len(urlsafe_b64decode(bare + "=" * (-len(bare) % 4)))
+        return urlsafe_b64decode(bare + "=" * (-len(bare) % 4))
     except ValueError:  # a length no encoding has
         return None
 
